@@ -1,0 +1,59 @@
+# Two commands on a fresh machine:
+#   make run    set up, load demo data, print an admin login and API token, serve web + worker
+#   make test   set up and run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-dev env migrate demo web worker bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(VENV)/bin/python
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# A local .env on first run: DEBUG on, a fresh random SECRET_KEY; never committed.
+.env:
+	@echo "DEBUG=1" > .env
+	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" >> .env
+	@echo "Wrote .env (DEBUG=1, random SECRET_KEY)."
+
+env: .env
+
+migrate: install env
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+# Web server and Huey worker together; Ctrl-C stops both.
+run: demo
+	@echo "Web:    http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/api/docs/"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py run_huey & \
+	$(PY) manage.py runserver $(HOST):$(PORT) --noreload & \
+	wait
+
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install-dev
+	$(PY) bench/bid_api.py
+	$(PY) bench/audit.py
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from backend import health
+from backend.observability.metrics_view import metrics
+
+api_v1 = [
+    path("bidding/", include("bidding.api.urls")),
+]
+
+urlpatterns = [
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("health/detailed", health.detailed, name="health-detailed"),
+    path("metrics", metrics, name="prometheus-django-metrics"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/", include("bidding.api.legacy_urls")),
+    path("api/v1/", include(api_v1)),
+]

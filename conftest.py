@@ -1,0 +1,62 @@
+"""Shared fixtures: users, API clients, and skips for tests that need the real services."""
+
+import os
+import shutil
+
+import pytest
+from django.db import connection
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="ops", password="correct horse battery staple")
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser(
+        username="root", email="root@example.com", password="correct horse battery staple"
+    )
+
+
+@pytest.fixture
+def api(user):
+    """An API client authenticated with a real DRF token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def anon_api():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def admin_client_logged_in(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def requires_postgres(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL); CI runs it")
+
+
+@pytest.fixture
+def requires_redis():
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs a Redis server (set REDIS_URL); CI runs it")
+    return os.environ["REDIS_URL"]
+
+
+@pytest.fixture
+def requires_php():
+    if shutil.which("php") is None:
+        pytest.skip("needs the php CLI (apt-get install php-cli); CI installs it")
