@@ -12,6 +12,12 @@ BIDS_REFUSED = Counter("adops_bids_refused", "Bid requests refused as invalid.",
 
 
 class AuditCollector:
+    def describe(self):
+        # Without describe(), registering would call collect() and query the database at startup.
+        yield CounterMetricFamily("adops_audit_findings", "Bids flagged by successful budget audits.")
+        yield GaugeMetricFamily("adops_audit_last_run_findings", "Bids flagged by the last audit.")
+        yield GaugeMetricFamily("adops_audit_last_success_timestamp_seconds", "When the last successful audit finished.")
+
     def collect(self):
         from django.db import DatabaseError
         from django.db.models import Sum
