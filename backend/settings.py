@@ -242,7 +242,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"level": "WARNING"},
-        "huey": {"level": LOG_LEVEL},
+        # A handler of its own keeps run_huey from adding its plain-text one (no duplicate lines).
+        "huey": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
 
