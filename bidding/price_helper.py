@@ -200,17 +200,24 @@ def _php_multiply(left, right):
 
 
 # --------------------------------------------------------------------------------------------
-# PHP 8.2 round(), ported from ext/standard/math.c (PHP-8.2 branch)
+# PHP 8.2 round(), ported from ext/standard/math.c: the pre-rounding algorithm PHP used from
+# 5.3 to 8.3 (https://wiki.php.net/rfc/rounding). Checked bit for bit against php 8.2 by
+# tests/bidding/test_price_helper_parity.py.
 # --------------------------------------------------------------------------------------------
 
 
 def _c_floor(x: float) -> float:
-    # math.floor returns an int, which loses the sign of a zero result; C's floor keeps it.
+    # math.floor returns an int, which loses the sign of a zero result (and cannot be inf or
+    # nan); C's floor keeps them.
+    if not math.isfinite(x):
+        return x
     result = float(math.floor(x))
     return math.copysign(result, x) if result == 0.0 else result
 
 
 def _c_ceil(x: float) -> float:
+    if not math.isfinite(x):
+        return x
     result = float(math.ceil(x))
     return math.copysign(result, x) if result == 0.0 else result  # ceil(-0.4) is -0.0 in C
 
@@ -218,7 +225,10 @@ def _c_ceil(x: float) -> float:
 def _php_intpow10(power: int) -> float:
     """php_intpow10: exact table for 10**0..10**22, libm pow() beyond."""
     if power < 0 or power > 22:
-        return math.pow(10.0, float(power))
+        try:
+            return math.pow(10.0, float(power))
+        except OverflowError:  # C's pow() returns HUGE_VAL where Python raises
+            return math.inf
     return float(10**power)  # exactly representable up to 1e22
 
 
@@ -270,7 +280,10 @@ def php_round(value, places: int = 0) -> float:
     if abs(places) < 23:
         return tmp_value / f1 if places > 0 else tmp_value * f1
     # PHP formats with "%15fe%d" and reads it back with zend_strtod for |places| >= 23. PHP's
-    # own snprintf prints -0.0 without its sign, hence the `or 0.0`.
+    # own snprintf prints -0.0 without its sign (hence the `or 0.0`), and zend_strtod reads
+    # the "INF"/"NAN" it prints for the non-finite values as 0.
+    if not math.isfinite(tmp_value):
+        return 0.0
     result = float(f"{tmp_value or 0.0:15f}e{-places}")
     return result if math.isfinite(result) else value
 

@@ -1,0 +1,276 @@
+"""Writes to the campaign tree: validation, archive rules, status changes, duplication and the
+budget/bid history, in one place for the API, the admin, rules and bulk sheets alike."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from campaigns.choices import CampaignStatus, EntityState
+from campaigns.models import (
+    ArchivedError,
+    Campaign,
+    ChangeRecord,
+    Keyword,
+    LineItem,
+    ProductAd,
+    ProductTarget,
+)
+
+# Money fields whose every change is recorded (who, when, old → new).
+TRACKED_FIELDS: dict[type, tuple[str, ...]] = {
+    Campaign: ("daily_budget", "total_budget", "target_roas"),
+    LineItem: ("default_bid", "budget"),
+    Keyword: ("bid",),
+    ProductTarget: ("bid",),
+}
+# Changing these needs a manager; everything else a trader.
+BUDGET_FIELDS: dict[type, tuple[str, ...]] = {
+    Campaign: ("daily_budget", "total_budget"),
+    LineItem: ("budget",),
+}
+
+
+def _status_field(obj: models.Model) -> str:
+    return "status" if isinstance(obj, (Campaign, LineItem)) else "state"
+
+
+def _is_archived(obj: models.Model) -> bool:
+    return getattr(obj, _status_field(obj)) == EntityState.ARCHIVED
+
+
+def _parents(obj: models.Model) -> list[models.Model]:
+    if isinstance(obj, LineItem):
+        return [obj.campaign]
+    if isinstance(obj, (Keyword, ProductAd, ProductTarget)):
+        return [obj.line_item, obj.line_item.campaign]
+    return []
+
+
+def _advertiser_id(obj: models.Model) -> int:
+    if isinstance(obj, Campaign):
+        return obj.advertiser_id
+    if isinstance(obj, LineItem):
+        return obj.campaign.advertiser_id
+    return obj.line_item.campaign.advertiser_id
+
+
+def history_records(*, obj: models.Model, before: dict, by, source: str) -> list[ChangeRecord]:
+    """ChangeRecords for the tracked fields of `obj` that differ from `before` (unsaved)."""
+    records = []
+    for field in TRACKED_FIELDS.get(type(obj), ()):
+        old, new = before.get(field), getattr(obj, field)
+        if old != new:
+            records.append(
+                ChangeRecord(
+                    advertiser_id=_advertiser_id(obj),
+                    object_type=type(obj)._meta.model_name,
+                    object_id=obj.pk,
+                    field=field,
+                    old_value="" if old is None else str(old),
+                    new_value="" if new is None else str(new),
+                    changed_by=by if getattr(by, "pk", None) else None,
+                    source=source,
+                )
+            )
+    return records
+
+
+def changed_fields(obj: models.Model) -> set[str]:
+    """Concrete fields of `obj` that differ from the stored row (all of them for a new object)."""
+    names = [f.attname for f in obj._meta.concrete_fields if not f.primary_key]
+    if obj.pk is None:
+        return set(names)
+    stored = type(obj)._default_manager.filter(pk=obj.pk).values(*names).first() or {}
+    return {name for name in names if stored.get(name) != getattr(obj, name)}
+
+
+def _snapshot(obj: models.Model) -> dict:
+    if obj.pk is None:
+        return {}
+    fields = TRACKED_FIELDS.get(type(obj), ()) + (_status_field(obj),)
+    return type(obj)._default_manager.filter(pk=obj.pk).values(*fields).first() or {}
+
+
+@transaction.atomic
+def entity_save(*, obj: models.Model, by=None, source: str = "console") -> models.Model:
+    """Validate and save any object of the tree; refuse changes to or under archived objects;
+    record budget and bid changes. Raises ValidationError with field messages."""
+    before = _snapshot(obj)
+    if before and before.get(_status_field(obj)) == EntityState.ARCHIVED:
+        raise ArchivedError("Archived entity cannot be modified.")
+    for parent in _parents(obj):
+        if _is_archived(parent):
+            raise ArchivedError(f"Cannot change a child of archived {type(parent)._meta.verbose_name} {parent}.")
+    obj.full_clean()
+    obj.save()
+    ChangeRecord.objects.bulk_create(history_records(obj=obj, before=before, by=by, source=source))
+    return obj
+
+
+def _children_of_campaigns(campaign_ids) -> list[models.QuerySet]:
+    line_items = LineItem.objects.filter(campaign_id__in=campaign_ids)
+    return [
+        Keyword.objects.filter(line_item__in=line_items),
+        ProductAd.objects.filter(line_item__in=line_items),
+        ProductTarget.objects.filter(line_item__in=line_items),
+    ]
+
+
+@transaction.atomic
+def campaigns_set_status(*, campaigns: Iterable[Campaign], status: str, by=None) -> int:
+    """Pause, enable or archive campaigns; archived ones are skipped (archived is final).
+
+    Archiving cascades: nothing stays live under an archived campaign. Returns how many changed.
+    """
+    ids = [c.pk for c in campaigns]
+    queryset = Campaign.objects.filter(pk__in=ids).exclude(status=CampaignStatus.ARCHIVED)
+    if status == CampaignStatus.ARCHIVED:
+        archivable = list(queryset.values_list("pk", flat=True))
+        LineItem.objects.filter(campaign_id__in=archivable).update(status=EntityState.ARCHIVED)
+        for children in _children_of_campaigns(archivable):
+            children.update(state=EntityState.ARCHIVED)
+    return queryset.exclude(status=status).update(status=status)
+
+
+@transaction.atomic
+def entities_set_state(*, objects: Iterable[models.Model], state: str, by=None) -> int:
+    """Pause/enable/archive line items, keywords, product ads or targets; archived ones stay."""
+    changed = 0
+    for obj in objects:
+        field = _status_field(obj)
+        if _is_archived(obj) or getattr(obj, field) == state:
+            continue
+        if any(_is_archived(parent) for parent in _parents(obj)):
+            continue
+        setattr(obj, field, state)
+        type(obj).objects.filter(pk=obj.pk).update(**{field: state})
+        if isinstance(obj, LineItem) and state == EntityState.ARCHIVED:
+            for children in (obj.keywords, obj.product_ads, obj.product_targets):
+                children.update(state=EntityState.ARCHIVED)
+        changed += 1
+    return changed
+
+
+_NOT_COPIED = {"id", "created_at", "updated_at"}
+
+
+def _copy_fields(obj: models.Model, **overrides) -> dict:
+    fields = {
+        f.attname: getattr(obj, f.attname)
+        for f in obj._meta.concrete_fields
+        if f.name not in _NOT_COPIED and f.attname not in _NOT_COPIED
+    }
+    return {**fields, **overrides}
+
+
+@transaction.atomic
+def campaign_duplicate(*, campaign: Campaign, by=None, name: str | None = None) -> Campaign:
+    """Deep copy of a campaign and its tree, as a draft. Archived children are not copied."""
+    copy_name = name or f"{campaign.name} (copy)"[: Campaign._meta.get_field("name").max_length]
+    copy = Campaign(**_copy_fields(campaign, name=copy_name, status=CampaignStatus.DRAFT))
+    copy.full_clean()
+    copy.save()
+    ChangeRecord.objects.bulk_create(history_records(obj=copy, before={}, by=by, source="duplicate"))
+    live = ~models.Q(status=EntityState.ARCHIVED)
+    for line_item in campaign.line_items.filter(live).prefetch_related("keywords", "product_ads", "product_targets"):
+        new_item = LineItem.objects.create(**_copy_fields(line_item, campaign_id=copy.pk))
+        history = history_records(obj=new_item, before={}, by=by, source="duplicate")
+        keywords = Keyword.objects.bulk_create(
+            [Keyword(**_copy_fields(k, line_item_id=new_item.pk)) for k in line_item.keywords.all() if k.state != EntityState.ARCHIVED]
+        )
+        ProductAd.objects.bulk_create(
+            [ProductAd(**_copy_fields(p, line_item_id=new_item.pk)) for p in line_item.product_ads.all() if p.state != EntityState.ARCHIVED]
+        )
+        targets = ProductTarget.objects.bulk_create(
+            [ProductTarget(**_copy_fields(t, line_item_id=new_item.pk)) for t in line_item.product_targets.all() if t.state != EntityState.ARCHIVED]
+        )
+        for child in [*keywords, *targets]:
+            child.line_item = new_item
+            history += history_records(obj=child, before={}, by=by, source="duplicate")
+        ChangeRecord.objects.bulk_create(history)
+    return copy
+
+
+@dataclass
+class BidChange:
+    keyword_id: object
+    bid: object
+
+
+class BulkBidError(Exception):
+    def __init__(self, errors: list[dict]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _parse_bid(value) -> Decimal:
+    if isinstance(value, (bool, float)) or value is None:
+        raise ValueError("A bid is a decimal number (send it as a string or an exact JSON number).")
+    try:
+        bid = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number.") from None
+    if not bid.is_finite():
+        raise ValueError("A bid must be a finite number.")
+    return bid
+
+
+@transaction.atomic
+def keyword_bids_set(*, keywords: models.QuerySet, changes: list[BidChange], by=None, source: str = "api") -> list[Keyword]:
+    """Set many keyword bids at once, all or nothing.
+
+    `keywords` is the caller's visible queryset: ids outside it are "not found", exactly like ids
+    that do not exist. Raises BulkBidError with one entry per failing item; nothing is written then.
+    """
+    errors: list[dict] = []
+    ids = []
+    for index, change in enumerate(changes):
+        if isinstance(change.keyword_id, bool) or not isinstance(change.keyword_id, int):
+            errors.append({"index": index, "keyword_id": change.keyword_id, "errors": ["keyword_id must be an integer."]})
+        else:
+            ids.append(change.keyword_id)
+    if len(set(ids)) != len(ids):
+        seen = set()
+        for index, change in enumerate(changes):
+            if change.keyword_id in seen:
+                errors.append({"index": index, "keyword_id": change.keyword_id, "errors": ["Duplicate keyword_id in this request."]})
+            seen.add(change.keyword_id)
+    found = {
+        k.pk: k
+        for k in keywords.filter(pk__in=ids).select_related("line_item__campaign__advertiser").select_for_update(of=("self",))
+    }
+    updated = []
+    records = []
+    for index, change in enumerate(changes):
+        keyword = found.get(change.keyword_id) if isinstance(change.keyword_id, int) else None
+        if keyword is None:
+            if isinstance(change.keyword_id, int) and not isinstance(change.keyword_id, bool):
+                errors.append({"index": index, "keyword_id": change.keyword_id, "errors": ["Not found."]})
+            continue
+        try:
+            bid = _parse_bid(change.bid)
+        except ValueError as exc:
+            errors.append({"index": index, "keyword_id": change.keyword_id, "errors": [str(exc)]})
+            continue
+        before = {"bid": keyword.bid}
+        keyword.bid = bid
+        keyword.updated_at = timezone.now()  # bulk_update does not touch auto_now fields
+        try:
+            if _is_archived(keyword) or any(_is_archived(p) for p in _parents(keyword)):
+                raise ArchivedError("Archived entity cannot be modified.")
+            keyword.full_clean()
+        except ValidationError as exc:
+            messages = [m for ms in exc.message_dict.values() for m in ms] if hasattr(exc, "error_dict") else exc.messages
+            errors.append({"index": index, "keyword_id": change.keyword_id, "errors": messages})
+            continue
+        updated.append(keyword)
+        records += history_records(obj=keyword, before=before, by=by, source=source)
+    if errors:
+        raise BulkBidError(sorted(errors, key=lambda e: e["index"]))
+    Keyword.objects.bulk_update(updated, ["bid", "updated_at"], batch_size=500)
+    ChangeRecord.objects.bulk_create(records, batch_size=500)
+    return updated
