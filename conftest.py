@@ -60,3 +60,61 @@ def requires_redis():
 def requires_php():
     if shutil.which("php") is None:
         pytest.skip("needs the php CLI (apt-get install php-cli); CI installs it")
+
+
+@pytest.fixture
+def make_member(db):
+    """make_member(advertiser, role) → a user holding `role` on `advertiser`."""
+    from campaigns.models import Membership
+    from tests.campaigns.factories import UserFactory
+
+    def make(advertiser, role="trader", username=None):
+        user = UserFactory(**({"username": username} if username else {}))
+        Membership.objects.create(user=user, advertiser=advertiser, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def api_for():
+    """api_for(user) → an APIClient authenticated with that user's DRF token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def make(user):
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def advertiser(db):
+    from tests.campaigns.factories import AdvertiserFactory
+
+    return AdvertiserFactory(name="Acme Outdoor")
+
+
+@pytest.fixture
+def other_advertiser(db):
+    from tests.campaigns.factories import AdvertiserFactory
+
+    return AdvertiserFactory(name="Rival Goods")
+
+
+@pytest.fixture
+def trader(advertiser, make_member):
+    return make_member(advertiser, "trader", username="tina-trader")
+
+
+@pytest.fixture
+def viewer(advertiser, make_member):
+    return make_member(advertiser, "viewer", username="victor-viewer")
+
+
+@pytest.fixture
+def manager(advertiser, make_member):
+    return make_member(advertiser, "manager", username="maria-manager")

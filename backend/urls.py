@@ -7,6 +7,7 @@ from backend.observability.metrics_view import metrics
 
 api_v1 = [
     path("bidding/", include("bidding.api.urls")),
+    path("campaigns/", include("campaigns.api.urls")),
 ]
 
 urlpatterns = [

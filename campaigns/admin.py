@@ -1,0 +1,1 @@
+"""The ops console for the campaign tree."""
