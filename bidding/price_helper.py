@@ -358,6 +358,11 @@ def adjusted_cpc_decimal(current_cpc: Decimal, target_roas: Decimal) -> Decimal:
     Same checks, order and messages as the legacy helper (ValueError): ROAS first, then CPC.
     NaN and infinities are refused with ValueError ("... must be a finite number"). A zero
     result is returned as +0.00, never -0.00.
+
+    Equals PHP's round($cpc * ($roas / 100), 2) for API inputs (4 places) whose result is below
+    100,000.00. Above that, a double cannot hold the product's 15th significant digit plus the
+    cents, and PHP's pre-rounding can move a value lying within a hair of a half cent across it
+    (49999.99 @ 20050.0001 is exactly 10024998.04499999: PHP says .05, this says .04).
     """
     cpc = _exact_decimal(current_cpc, "current_cpc")
     roas = _exact_decimal(target_roas, "target_roas")

@@ -232,7 +232,9 @@ def test_product_zero_is_invalid_but_product_zero_point_zero_is_valid():
     assert validate_bid_data("00", 1, 1) == []
 
 
-@pytest.mark.parametrize("cpc", ["nan", "inf", "NAN", "INF", "Infinity", "-inf", "1_000", "0x1A", "1,50", "$1.50", "12abc", "", " "])
+@pytest.mark.parametrize(
+    "cpc", ["nan", "inf", "NAN", "INF", "Infinity", "-inf", "1_000", "0x1A", "1,50", "$1.50", "12abc", "", " "]
+)
 def test_it_rejects_cpc_strings_that_php_does_not_call_numeric(cpc):
     assert validate_bid_data(1, cpc, 1) == [INVALID_CPC]
 
