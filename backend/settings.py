@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "backend",
     "campaigns",
     "bidding",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -250,3 +251,8 @@ LOGGING = {
 
 # --- Metrics: Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>` ----------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# --- Partner credentials: Fernet key(s) that encrypt them at rest -------------------------------
+# Comma-separated; the first encrypts, all decrypt (rotate by prepending a new key, then run
+# `manage.py rotate_credentials_key`). Required in production once a connection is stored.
+CREDENTIALS_ENCRYPTION_KEYS = env.list("CREDENTIALS_ENCRYPTION_KEYS", default=[])

@@ -1,0 +1,1 @@
+"""Partner connections, external references and sync runs (Amazon DSP, competitor prices)."""
