@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "backend",
     "campaigns",
+    "creatives",
+    "reporting",
     "bidding",
     "integrations",
 ]

@@ -8,6 +8,8 @@ from backend.observability.metrics_view import metrics
 api_v1 = [
     path("bidding/", include("bidding.api.urls")),
     path("campaigns/", include("campaigns.api.urls")),
+    path("creatives/", include("creatives.api.urls")),
+    path("reporting/", include("reporting.api.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,1 @@
+"""Creatives: ad specs, uploaded creatives and their renditions."""

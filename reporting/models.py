@@ -1,0 +1,1 @@
+"""Performance and pacing: daily delivery per line item, and what is computed from it."""
