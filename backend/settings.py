@@ -258,3 +258,9 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Comma-separated; the first encrypts, all decrypt (rotate by prepending a new key, then run
 # `manage.py rotate_credentials_key`). Required in production once a connection is stored.
 CREDENTIALS_ENCRYPTION_KEYS = env.list("CREDENTIALS_ENCRYPTION_KEYS", default=[])
+
+# --- Amazon Ads client ---------------------------------------------------------------------------
+AMAZON_ADS_MAX_ATTEMPTS = env.int("AMAZON_ADS_MAX_ATTEMPTS", default=6)  # tries per call, first included
+AMAZON_ADS_MAX_RETRY_SECONDS = env.int("AMAZON_ADS_MAX_RETRY_SECONDS", default=120)
+AMAZON_ADS_CONNECT_TIMEOUT = env.int("AMAZON_ADS_CONNECT_TIMEOUT", default=5)
+AMAZON_ADS_READ_TIMEOUT = env.int("AMAZON_ADS_READ_TIMEOUT", default=30)
