@@ -115,6 +115,22 @@ class Gunicorn:
             time.sleep(0.2)
         raise RuntimeError(f"gunicorn not ready after {timeout}s; see {self.log.name}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the master and all its workers, reaped ones included."""
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def times(pid, with_children):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return sum(int(f) for f in fields[11:15 if with_children else 13]) / tick
+
+        total = times(self.proc.pid, True)
+        for child in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split():
+            try:
+                total += times(child, False)
+            except FileNotFoundError:  # a worker recycled just now: its time moved to the master
+                pass
+        return total
+
     def __exit__(self, *exc):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -167,13 +183,16 @@ def run_load(url: str, *, method="GET", body=None, headers=None, duration=10, co
     with tempfile.NamedTemporaryFile("w", prefix="bench-", suffix=".lua", delete=False) as script:
         script.write("\n".join(lua) + _WRK_LUA)
     try:
-        out = subprocess.run(
+        done = subprocess.run(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name, url],
-            capture_output=True, text=True, check=True,
-        ).stdout
+            capture_output=True, text=True,
+        )
     finally:
         os.unlink(script.name)
-    return parse_wrk(out)
+    result = parse_wrk(done.stdout)
+    if result["rps"] is None:
+        raise RuntimeError(f"wrk failed (exit {done.returncode}): {done.stdout}{done.stderr}")
+    return result
 
 
 def parse_wrk(out: str) -> dict:

@@ -4,7 +4,7 @@ One-row rules live here (clean() and state transitions); writes across rows live
 """
 
 import zoneinfo
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -49,15 +49,19 @@ class ArchivedError(ValidationError):
 
 
 def _check_money(value: Decimal | None, currency: str, field: str, errors: dict) -> None:
-    if value is None:
-        return
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return  # the field's own validation reports a missing or non-numeric value
     places = CURRENCY_MINOR_UNITS[currency]
-    if value != value.quantize(Decimal(1).scaleb(-places)):
+    try:
+        quantized = value.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:
+        return  # too many digits to quantize: the field's max_digits check already says so
+    if value != quantized:
         errors.setdefault(field, []).append(f"{currency} amounts have at most {places} decimal places.")
 
 
 def _check_bid(value: Decimal | None, advertiser: "Advertiser", field: str, errors: dict) -> None:
-    if value is None:
+    if not isinstance(value, Decimal) or not value.is_finite():
         return
     limits = limits_for(advertiser.country)
     if not limits.bid_min <= value <= limits.bid_max:
@@ -114,6 +118,8 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     advertiser = models.ForeignKey(Advertiser, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "advertiser"], name="membership_unique_user_advertiser")]
@@ -394,3 +400,6 @@ class ChangeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type} {self.object_id}.{self.field}: {self.old_value} → {self.new_value}"
+
+
+from campaigns.rules.models import *  # noqa: E402,F401,F403

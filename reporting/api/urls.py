@@ -1,5 +1,21 @@
+"""/api/v1/reporting/: reports and exports, daily rows, imports, pacing, budget recommendations."""
+
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from reporting.api import views
 
-urlpatterns = router.urls
+app_name = "reporting"
+
+router = DefaultRouter()
+router.register("performance", views.DailyPerformanceViewSet, basename="performance")
+router.register("pacing/campaigns", views.CampaignPacingViewSet, basename="campaign-pacing")
+router.register("pacing/line-items", views.LineItemPacingViewSet, basename="lineitem-pacing")
+router.register("recommendations", views.RecommendationViewSet, basename="recommendation")
+
+urlpatterns = [
+    path("report/", views.ReportView.as_view(), name="report"),
+    path("report/export/", views.ReportExportView.as_view(), name="report-export"),
+    path("imports/", views.ImportView.as_view(), name="import"),
+    *router.urls,
+]

@@ -87,3 +87,45 @@ class ProductTargetFactory(factory.django.DjangoModelFactory):
     line_item = factory.SubFactory(LineItemFactory)
     expression = factory.Sequence(lambda n: f'asin="B0{n:08d}"')
     bid = Decimal("0.60")
+
+
+# --- API test helpers (appended) ---
+from types import SimpleNamespace  # noqa: E402
+
+from campaigns.models import ChangeRecord  # noqa: E402
+
+
+class ChangeRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChangeRecord
+
+    advertiser = factory.SubFactory(AdvertiserFactory)
+    object_type = "campaign"
+    object_id = factory.Sequence(lambda n: n + 1)
+    field = "daily_budget"
+    old_value = "100.00"
+    new_value = "150.00"
+
+
+def campaign_tree(advertiser=None, status=CampaignStatus.ENABLED, **campaign_fields) -> SimpleNamespace:
+    """A campaign with one line item holding a keyword, a product ad and a product target."""
+    campaign = CampaignFactory(
+        **({"advertiser": advertiser} if advertiser is not None else {}), status=status, **campaign_fields
+    )
+    line_item = LineItemFactory(campaign=campaign)
+    return SimpleNamespace(
+        advertiser=campaign.advertiser,
+        campaign=campaign,
+        line_item=line_item,
+        keyword=KeywordFactory(line_item=line_item),
+        product_ad=ProductAdFactory(line_item=line_item),
+        product_target=ProductTargetFactory(line_item=line_item),
+    )
+
+
+def member_of(advertiser, role="trader", **user_fields):
+    """A user holding `role` on `advertiser`. No password: API tests authenticate with tokens, and
+    hashing one (PBKDF2) costs a quarter of a second per user."""
+    user = UserFactory(password=None, **user_fields)
+    MembershipFactory(user=user, advertiser=advertiser, role=role)
+    return user

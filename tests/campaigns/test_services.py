@@ -114,3 +114,27 @@ def test_bulk_bids_are_all_or_nothing_with_per_item_errors():
     first.refresh_from_db()
     assert first.bid == Decimal("1.25")
     assert ChangeRecord.objects.filter(object_type="keyword", field="bid").count() == 2
+
+
+@pytest.mark.parametrize("bad_id", [10**30, 0, -1, [1], {"a": 1}, "7", True, None])
+def test_bulk_bids_refuse_ids_that_are_not_positive_integers_without_crashing(bad_id):
+    keyword = KeywordFactory()
+    with pytest.raises(BulkBidError) as error:
+        keyword_bids_set(keywords=Keyword.objects.all(), changes=[BidChange(keyword.pk, "1"), BidChange(keyword.pk, "1"), BidChange(bad_id, "1")])
+    assert [e["index"] for e in error.value.errors] == [1, 2]
+
+
+def test_a_huge_bid_is_a_validation_error_not_a_crash():
+    keyword = KeywordFactory()
+    with pytest.raises(BulkBidError):
+        keyword_bids_set(keywords=Keyword.objects.all(), changes=[BidChange(keyword.pk, "1e30")])
+    keyword.bid = Decimal("1e30")
+    with pytest.raises(ValidationError):
+        entity_save(obj=keyword)
+
+
+def test_bulk_bids_stay_a_handful_of_queries_for_many_items(django_assert_max_num_queries):
+    line_item = KeywordFactory().line_item
+    keywords = [KeywordFactory(line_item=line_item) for _ in range(40)]
+    with django_assert_max_num_queries(10):
+        keyword_bids_set(keywords=Keyword.objects.all(), changes=[BidChange(k.pk, "0.99") for k in keywords])

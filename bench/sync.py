@@ -1,0 +1,200 @@
+"""Pushing 10,000 line items to the fake Amazon DSP: requests made against the minimum the batch
+limits allow, and our time against the fake's own time serving them, measured in the same run.
+
+What is measured: `integrations.sync.sync_run_execute` for one push run, in-process as the Huey
+task and `manage.py sync_dsp` call it, with the production client (`AmazonAdsClient.for_connection`)
+talking HTTP on loopback to `manage.py run_fake_dsp` in its own process (so the fake's serving time
+is not inflated by our process's GIL, nor ours by its).
+
+The minimum: every object has to reach Amazon, at most `limits.*_PER_WRITE` per request, and
+Amazon creates everything INACTIVE, so an enabled object needs one more write (a PATCH, at the
+same limit) to become ACTIVE. Plus one token request. For C campaigns and L line items, all
+enabled: 1 + 2·ceil(C/100) + 2·ceil(L/100). Goal: requests ≤ 1.1 × that.
+
+The time baseline is the fake's own `serving_seconds` from /_fake/state (the sum over requests of
+the time between reading a request and having its answer ready), reset just before the push. The
+ratio ours/fake is what the sync adds on top of Amazon itself: building payloads, the create
+journal, the per-batch transactions, HTTP and JSON on our side. A no-op push (nothing changed)
+follows, to show that unchanged objects cost no request.
+
+    .venv/bin/python bench/sync.py [--line-items 10000] [--campaigns 50] [--faults 0.0]
+"""
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+from _common import PYTHON, ROOT, django_env, ensure_database, free_port
+
+BENCH_PREFIX = "bench-sync-"
+
+
+def _http(url: str, body: dict | None = None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def start_fake(env: dict) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([PYTHON, "manage.py", "run_fake_dsp", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            _http(f"{url}/_fake/state")
+            return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the fake DSP did not start")
+
+
+def clean_previous_runs() -> None:
+    """Bench rows from earlier runs (bench database only): their Amazon ids would collide with
+    the new fake's, which numbers from 1 again."""
+    from campaigns.models import Advertiser, Campaign
+    from integrations.models import AmazonConnection, ExternalRef, SyncRun
+
+    old = Advertiser.objects.filter(name__startswith=BENCH_PREFIX)
+    ExternalRef.objects.filter(advertiser__in=old).delete()
+    SyncRun.objects.filter(advertiser__in=old).delete()
+    AmazonConnection.objects.filter(advertiser__in=old).delete()
+    Campaign.objects.filter(advertiser__in=old).delete()
+    old.delete()
+
+
+def build(line_items: int, campaigns: int, fake_url: str):
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from campaigns.models import Advertiser, Campaign, LineItem
+    from integrations.amazon.fake import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
+    from integrations.models import AmazonConnection
+
+    advertiser = Advertiser.objects.create(name=f"{BENCH_PREFIX}{uuid.uuid4().hex[:8]}", currency="USD",
+                                           timezone="America/New_York", country="US")
+    today = date.today()
+    made = Campaign.objects.bulk_create([
+        Campaign(advertiser=advertiser, name=f"Bench campaign {n}", status="enabled", start_date=today,
+                 end_date=today + timedelta(days=30), daily_budget=Decimal("100.00"), total_budget=Decimal("3000.00"))
+        for n in range(campaigns)])
+    LineItem.objects.bulk_create([
+        LineItem(campaign=made[n % campaigns], name=f"Bench line item {n}", format="display", status="enabled",
+                 default_bid=Decimal("1.25") + Decimal(n % 100) / 100, budget=Decimal("500.00"))
+        for n in range(line_items)], batch_size=2000)
+    connection = AmazonConnection(
+        name=advertiser.name, advertiser=advertiser, region="NA", client_id=DEFAULT_CLIENT_ID,
+        profile_id="1111111111111111", dsp_advertiser_id="4728736040201", dsp_account_id="ENTITY2XYZ1234",
+        base_url=f"{fake_url}/na", token_url=f"{fake_url}/auth/o2/token")
+    connection.client_secret, connection.refresh_token = DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
+    connection.save()
+    return advertiser, connection
+
+
+def timed_session():
+    """A requests.Session that adds up the wall time of its HTTP round trips, so our time can be
+    split into waiting on the (fake) API and everything else (DB, payloads, bookkeeping)."""
+    import requests
+
+    class TimedSession(requests.Session):
+        http_seconds = 0.0
+
+        def request(self, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return super().request(*args, **kwargs)
+            finally:
+                TimedSession.http_seconds += time.perf_counter() - started
+
+    return TimedSession()
+
+
+def push(advertiser, connection) -> tuple[object, float, object]:
+    from integrations.amazon.client import AmazonAdsClient
+    from integrations.sync import sync_run_execute, sync_run_start
+
+    client = AmazonAdsClient.for_connection(connection, session=timed_session())
+    run = sync_run_start(advertiser=advertiser, direction="push", enqueue=False)
+    started = time.perf_counter()
+    run = sync_run_execute(run_id=run.pk, client=client)
+    return run, time.perf_counter() - started, client
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--line-items", type=int, default=10_000)
+    parser.add_argument("--campaigns", type=int, default=50)
+    parser.add_argument("--faults", type=float, default=0.0,
+                        help="Share of /dsp/v1 requests answered 429/5xx (0: none; shows the retry cost).")
+    args = parser.parse_args()
+
+    ensure_database()
+    env = django_env(LOG_LEVEL="ERROR")
+    env.setdefault("CREDENTIALS_ENCRYPTION_KEYS", "")
+    if not env["CREDENTIALS_ENCRYPTION_KEYS"]:
+        from cryptography.fernet import Fernet
+
+        env["CREDENTIALS_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from integrations.amazon import limits
+
+    fake, fake_url = start_fake(env)
+    try:
+        clean_previous_runs()
+        advertiser, connection = build(args.line_items, args.campaigns, fake_url)
+        if args.faults:
+            _http(f"{fake_url}/_fake/faults", {"seed": 1, "rules": [
+                {"route": "/dsp/v1/*", "rate": args.faults, "status": [429, 500, 502, 503, 504], "retry_after": 0}]})
+        _http(f"{fake_url}/_fake/stats/reset", {})
+        run, seconds, client = push(advertiser, connection)
+        served = _http(f"{fake_url}/_fake/state")
+        noop, noop_seconds, noop_client = push(advertiser, connection)
+    finally:
+        fake.terminate()
+        fake.wait(timeout=10)
+
+    minimum = (1 + 2 * math.ceil(args.campaigns / limits.CAMPAIGNS_PER_WRITE)
+               + 2 * math.ceil(args.line_items / limits.AD_GROUPS_PER_WRITE))
+    made = client.requests_made
+    fake_seconds = served["requests"]["serving_seconds"]
+    objects = args.campaigns + args.line_items
+    print(f"push of {args.line_items:,} line items under {args.campaigns} campaigns"
+          f"{f' with {args.faults:.0%} faults' if args.faults else ''}: run {run.pk} {run.status}, "
+          f"created {run.created:,}, failed {run.failed}, on the fake: {served['entities']['adGroups']:,} ad groups")
+    print(f"  requests made      {made:>8,}   (by kind: {dict(sorted(client.stats.snapshot().items()))})")
+    print(f"  requests served    {served['requests']['total']:>8,}   (the fake's own count)")
+    print(f"  minimum possible   {minimum:>8,}   (1 token + creates and activations at 100 per call)")
+    verdict = "met" if made <= 1.1 * minimum else "MISSED"
+    if args.faults:  # each failed request is sent again, and a create in doubt is looked up first
+        verdict = f"not applicable with faults (re-sending alone costs ≥ {1 / (1 - args.faults):.2f}×)"
+    print(f"  ratio              {made / minimum:>8.3f}   goal ≤ 1.100: {verdict}")
+    print(f"  our time           {seconds:>8.2f} s ({seconds / objects * 1e3:.3f} ms per object)")
+    print(f"  fake serving time  {fake_seconds:>8.2f} s ({fake_seconds / max(1, served['requests']['total']) * 1e3:.1f}"
+          f" ms per request)")
+    http = type(client.session).http_seconds
+    print(f"  ours / fake        {seconds / fake_seconds:>8.2f}×  (what the sync adds on top of serving)")
+    print(f"    of which HTTP    {http:>8.2f} s  (round trips seen by our client: loopback, JSON, the fake's parsing)")
+    print(f"    everything else  {seconds - http:>8.2f} s  (database: journal, refs, run row; payloads and hashing)")
+    print(f"  no-op push again   {noop_client.requests_made:>8,} requests, {noop_seconds:.2f} s, "
+          f"unchanged {noop.unchanged:,}")
+    ok = run.status == "succeeded" and served["entities"]["adGroups"] == args.line_items
+    ok = ok and (bool(args.faults) or made <= 1.1 * minimum)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

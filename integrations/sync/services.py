@@ -1,0 +1,164 @@
+"""The sync's entry points: execute a run, resolve a conflict, start the scheduled runs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.models import Advertiser
+from campaigns.services import entity_save
+from integrations.amazon.client import AmazonAdsClient
+from integrations.amazon.errors import AmazonAdsError
+from integrations.models import (
+    AmazonConnection,
+    ConflictResolution,
+    ExternalRef,
+    SyncConflict,
+    SyncDirection,
+    SyncRun,
+    SyncScope,
+    SyncStatus,
+    SyncTrigger,
+)
+from integrations.sync.mapping import KIND_OF_MODEL
+from integrations.sync.merge import set_base, set_remote
+from integrations.sync.performance import pull_performance
+from integrations.sync.pull import Puller
+from integrations.sync.push import Pusher, push_dirty_count
+from integrations.sync.runs import (
+    LeaseLost,
+    NoConnection,
+    RunRecorder,
+    SyncAlreadyRunning,
+    connection_for,
+    run_claim,
+    sync_run_start,
+)
+
+log = logging.getLogger("integrations.sync")
+
+
+def sync_run_execute(*, run_id: int, client: AmazonAdsClient | None = None,
+                     on_progress: Callable[[SyncRun], None] | None = None) -> SyncRun:
+    """Claim the run and do it; returns the run as stored. Safe to call twice or after a lost
+    worker: a run someone else holds (or that is finished) is returned untouched, and a resumed
+    one only does what is left. `client` is for tests and benchmarks pointed at the fake."""
+    token = run_claim(run_id)
+    run = SyncRun.objects.select_related("connection", "advertiser").get(pk=run_id)
+    if token is None:
+        return run
+    run.progress_total = 0
+    rec = RunRecorder(run=run, token=token, on_progress=on_progress)
+    client = client or AmazonAdsClient.for_connection(run.connection)
+    requests_before = client.stats.snapshot()
+    try:
+        account = run.connection.dsp_advertiser_id
+        if not account:
+            raise NoConnection(f"Connection {run.connection} has no DSP advertiser id (Amazon-Ads-AccountId).")
+        kwargs = dict(rec=rec, client=client, advertiser=run.advertiser, account_id=account, dry_run=run.dry_run)
+        if run.direction == SyncDirection.PUSH:
+            Pusher(**kwargs).run()
+        else:
+            if run.scope in (SyncScope.ALL, SyncScope.ENTITIES):
+                Puller(**kwargs).run()
+            if run.scope in (SyncScope.ALL, SyncScope.PERFORMANCE):
+                pull_performance(rec=rec, client=client, connection=run.connection, advertiser=run.advertiser,
+                                 dry_run=run.dry_run)
+        run.stats["requests"] = _requests_since(client, requests_before)
+        if run.failed:
+            rec.finish(SyncStatus.FAILED, f"{run.failed} object(s) failed; see the errors.")
+        else:
+            rec.finish(SyncStatus.SUCCEEDED)
+    except LeaseLost:
+        log.warning("sync run taken over by another worker", extra={"sync_run": run_id})
+        return SyncRun.objects.get(pk=run_id)
+    except Exception as exc:  # recorded on the run; the caller decides how loud to be
+        log.exception("sync run failed", extra={"sync_run": run_id})
+        run.stats["requests"] = _requests_since(client, requests_before)
+        reason = str(exc) if isinstance(exc, AmazonAdsError) else f"{type(exc).__name__}: {exc}"
+        try:
+            rec.finish(SyncStatus.FAILED, reason)
+        except LeaseLost:
+            pass
+    return run
+
+
+def _requests_since(client, before: dict) -> dict:
+    now = client.stats.snapshot()
+    return {k: v - before.get(k, 0) for k, v in now.items() if v - before.get(k, 0)}
+
+
+class ConflictNotResolvable(Exception):
+    pass
+
+
+def sync_conflict_resolve(*, conflict: SyncConflict, resolution: str, by=None,
+                          client: AmazonAdsClient | None = None) -> SyncConflict:
+    """Apply the account manager's choice to the losing side, then close the conflict.
+
+    "ours": our value is sent to Amazon (one PATCH); "theirs": Amazon's value is written here
+    through entity_save (history source "sync"). Either way the field's base becomes the winner,
+    so the next sync sees both sides agreeing.
+    """
+    if not conflict.is_open:
+        raise ConflictNotResolvable("This conflict is already resolved.")
+    ref = ExternalRef.objects.select_related("content_type", "advertiser").get(pk=conflict.ref_id)
+    kind = KIND_OF_MODEL.get(ref.content_type.model_class())
+    if kind is None or not ref.external_id:
+        raise ConflictNotResolvable("The object is not synced with Amazon.")
+    name = conflict.field
+    if resolution == ConflictResolution.OURS:
+        if not kind.updatable:
+            raise ConflictNotResolvable("Amazon DSP targets cannot be updated; only 'theirs wins' applies.")
+        connection = connection_for(ref.advertiser)
+        client = client or AmazonAdsClient.for_connection(connection)
+        target = {**ref.remote_values, name: conflict.our_value}
+        item = kind.patch(ref.external_id, target, {name}, ref.advertiser)
+        answer = client.request("PATCH", kind.path, json={kind.items_key: [item]},
+                                account_id=connection.dsp_advertiser_id).body or {}
+        if answer.get("error"):
+            entry = answer["error"][0]
+            raise ConflictNotResolvable(f"Amazon refused: {entry.get('errorMessage') or entry}")
+        winner = conflict.our_value
+    elif resolution == ConflictResolution.THEIRS:
+        winner = conflict.their_value
+    else:
+        raise ValueError(f"resolution is one of {', '.join(ConflictResolution.values)}")
+    with transaction.atomic():
+        ref = ExternalRef.objects.select_for_update().get(pk=ref.pk)
+        if resolution == ConflictResolution.THEIRS:
+            obj = kind.model.objects.select_for_update().get(pk=ref.object_id)
+            kind.apply(obj, name, winner)
+            entity_save(obj=obj, by=by, source="sync")
+        set_base(ref, {**ref.synced_values, name: winner})
+        set_remote(ref, {**ref.remote_values, name: winner})
+        ref.save()
+        conflict.resolution, conflict.resolved_at = resolution, timezone.now()
+        conflict.resolved_by = by if getattr(by, "pk", None) else None
+        conflict.save(update_fields=["resolution", "resolved_at", "resolved_by"])
+    return conflict
+
+
+def _synced_advertisers():
+    return Advertiser.objects.filter(
+        pk__in=AmazonConnection.objects.filter(advertiser__isnull=False).values("advertiser")).order_by("pk")
+
+
+def sync_runs_schedule(*, direction: str, scope: str = SyncScope.ALL, trigger: str = SyncTrigger.SCHEDULE,
+                       only_dirty: bool = False) -> list[SyncRun]:
+    """Start a run for every advertiser with a connection (skipping those with one live).
+    `only_dirty`: pushes only where a push has something to do (the "push on change" task)."""
+    started = []
+    for advertiser in _synced_advertisers():
+        if only_dirty and not push_dirty_count(advertiser=advertiser):
+            continue
+        try:
+            started.append(sync_run_start(advertiser=advertiser, direction=direction, scope=scope, trigger=trigger))
+        except SyncAlreadyRunning:
+            continue
+        except NoConnection:
+            continue
+    return started

@@ -1,0 +1,90 @@
+"""A push through real Huey workers on Redis against PostgreSQL: the first worker is SIGKILLed
+mid-run, the reconciler hands the run to a second worker, and Amazon ends with no duplicates."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from integrations.models import ExternalRef, SyncRun, SyncStatus
+from integrations.sync import sync_run_start
+from tests.integrations.test_sync_support import (  # noqa: F401 (fixtures)
+    build_tree,
+    clear_faults,
+    dsp_connection,
+    fake_state,
+    set_faults,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _worker(env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "manage.py", "run_huey", "--workers", "1", "--no-periodic"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_push_is_replaced_and_nothing_is_created_twice(
+        requires_postgres, requires_redis, fake_dsp, dsp_connection, advertiser, encryption_key):
+    from huey.contrib.djhuey import HUEY
+
+    from integrations import tasks
+
+    build_tree(advertiser, line_items=1000)
+    # Slow creates (0.25 s each, still answered) so the kill lands mid-run, maybe mid-request.
+    set_faults(fake_dsp, [{"route": "POST /dsp/v1/adGroups", "delay": 0.25}])
+    queue = f"test-sync-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    env = {**os.environ, "HUEY_IMMEDIATE": "0", "HUEY_NAME": queue, "CREDENTIALS_ENCRYPTION_KEYS": encryption_key,
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    original_name = HUEY.name
+    HUEY.name, HUEY.immediate = queue, False
+    workers = [_worker(env)]
+    try:
+        run = sync_run_start(advertiser=advertiser, direction="push")  # enqueued on commit, as from the web
+        _wait_for(lambda: SyncRun.objects.get(pk=run.pk).progress_done >= 300, what="the first worker's progress")
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait(timeout=10)
+        lost = SyncRun.objects.get(pk=run.pk)
+        assert lost.status == SyncStatus.RUNNING  # nobody will finish it: its worker is gone
+        clear_faults(fake_dsp)
+
+        workers.append(_worker(env))
+        assert tasks.reconcile_sync_runs.call_local(heartbeat_stale_seconds=0)["requeued"] == 1
+        done = _wait_for(lambda: SyncRun.objects.filter(pk=run.pk, status__in=["succeeded", "failed"]).first(),
+                         what="the second worker to finish the run")
+
+        assert done.status == SyncStatus.SUCCEEDED, done.error
+        assert (done.attempts, done.created, done.updated, done.failed) == (2, 1001, 0, 0)
+        state = fake_state(fake_dsp)
+        assert state["entities"]["adGroups"] == 1000
+        assert state["entities"]["campaigns"] == 1
+        assert not ExternalRef.objects.filter(pending_since__isnull=False).exists()
+        assert ExternalRef.objects.filter(external_id__isnull=False).count() == 1001
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGINT)
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+        HUEY.storage.flush_all()
+        HUEY.name, HUEY.immediate = original_name, True
