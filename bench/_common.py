@@ -49,9 +49,13 @@ def ensure_database() -> None:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
             print(f"created database {name}")
-    subprocess.run(
-        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=django_env(), check=True
-    )
+    # Benchmarks may start together: one migrate at a time (a session advisory lock), or two
+    # would race to create the same tables.
+    with psycopg.connect(BENCH_DATABASE_URL, autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(hashtext('bench migrate'))")
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=django_env(), check=True
+        )
 
 
 def ensure_token(username: str = BENCH_USER) -> str:

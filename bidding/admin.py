@@ -4,7 +4,7 @@ from django.db import connection
 from django.utils.functional import cached_property
 
 from bidding.choices import AuditTrigger
-from bidding.models import AuditFinding, AuditRun, ProductBid
+from bidding.models import AuditFinding, AuditRun, ProductBid, SpendFinding
 
 
 class EstimatedCountPaginator(Paginator):
@@ -64,6 +64,18 @@ class AuditFindingInline(admin.TabularInline):
         return queryset.filter(pk__in=ids)
 
 
+class SpendFindingInline(admin.TabularInline):
+    model = SpendFinding
+    fields = ["kind", "level", "advertiser", "campaign", "line_item", "day", "spend", "limit", "detail"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("advertiser", "campaign", "line_item")
+
+
 @admin.register(AuditRun)
 class AuditRunAdmin(admin.ModelAdmin):
     list_display = [
@@ -73,7 +85,7 @@ class AuditRunAdmin(admin.ModelAdmin):
     list_filter = ["status", "trigger", "created_at"]
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in AuditRun._meta.fields]
-    inlines = [AuditFindingInline]
+    inlines = [AuditFindingInline, SpendFindingInline]
     actions = ["run_audit_now"]
 
     def has_add_permission(self, request):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from backend.observability.context import current_request_id
 from bidding.choices import AuditStatus, AuditTrigger
 from bidding.models import AuditFinding, AuditRun, ProductBid
+from bidding.spend_audit import spend_findings_record
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,7 @@ def budget_audit_run(*, days=None, threshold=None, trigger=AuditTrigger.COMMAND,
     try:
         with transaction.atomic():
             run.total_bids, run.flagged_count = _insert_findings(run)
+            spend_findings_record(run=run)  # overspend and under-delivery, from reporting's spend
             run.status = AuditStatus.SUCCEEDED
             _finish(run, clock)
     except Exception as exc:  # recorded on the run; the caller decides how loud to be

@@ -107,3 +107,5 @@ class AuditFinding(models.Model):
 
     def __str__(self) -> str:
         return f"Finding {self.pk}: product {self.product_id} {self.current_cpc} → {self.adjusted_cpc}"
+
+from bidding.spend_audit import SpendFinding  # noqa: E402,F401  (overspend/under-delivery findings of a run)

