@@ -147,9 +147,11 @@ class Pusher:
                    f"Its {kind.parent} is not on Amazon yet (it failed or is a draft).")
         return False
 
-    def _fail(self, kind: Kind, obj, code: str, message: str, request_id: str | None = None) -> None:
+    def _fail(self, kind: Kind, obj, code: str, message: str, request_id: str | None = None, *,
+              done: bool = True) -> None:
         self.rec.error(obj=f"{kind.name}:{obj.pk}", code=code, message=message, request_id=request_id)
-        self.rec.done()
+        if done:
+            self.rec.done()
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -369,7 +371,7 @@ class Pusher:
                 self._patches.append(it)
             else:
                 settled.append(it)
-                self.rec.done()
+            self.rec.done()  # progress follows the creates; the activations that follow are part of them
         if settled:
             self.rec.count("created", len(settled))
             with transaction.atomic():
@@ -412,7 +414,8 @@ class Pusher:
                 set_remote(it.ref, it.target, now=now)
                 if it.deferred:
                     self.rec.count("created")
-                elif not it.activation:
+                    continue
+                if not it.activation:
                     self.rec.count("updated")
                 self.rec.done()
             retry, refused = [], []
@@ -439,7 +442,7 @@ class Pusher:
             refs_save([it.ref for it in deferred])
             self.rec.count("created", len(deferred))
             for it, code, message in refused:
-                self._fail(kind, it.obj, code, message, request_id)
+                self._fail(kind, it.obj, code, message, request_id, done=not it.deferred)
             self.rec.save()
 
 

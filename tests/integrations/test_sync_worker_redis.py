@@ -48,8 +48,8 @@ def test_a_worker_killed_mid_push_is_replaced_and_nothing_is_created_twice(
     from integrations import tasks
 
     build_tree(advertiser, line_items=1000)
-    # Slow creates (0.25 s each, still answered) so the kill lands mid-run, maybe mid-request.
-    set_faults(fake_dsp, [{"route": "POST /dsp/v1/adGroups", "delay": 0.25}])
+    # Slow creates (0.2 s each, still answered) so the kill lands mid-run, maybe mid-request.
+    set_faults(fake_dsp, [{"route": "POST /dsp/v1/adGroups", "delay": 0.2}])
     queue = f"test-sync-{uuid.uuid4().hex[:8]}"
     db = connection.settings_dict
     env = {**os.environ, "HUEY_IMMEDIATE": "0", "HUEY_NAME": queue, "CREDENTIALS_ENCRYPTION_KEYS": encryption_key,
@@ -59,11 +59,14 @@ def test_a_worker_killed_mid_push_is_replaced_and_nothing_is_created_twice(
     workers = [_worker(env)]
     try:
         run = sync_run_start(advertiser=advertiser, direction="push")  # enqueued on commit, as from the web
-        _wait_for(lambda: SyncRun.objects.get(pk=run.pk).progress_done >= 300, what="the first worker's progress")
+        # Three of ten create batches answered: the kill lands among the creates.
+        _wait_for(lambda: SyncRun.objects.get(pk=run.pk).progress_done >= 301, what="the first worker's progress")
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait(timeout=10)
         lost = SyncRun.objects.get(pk=run.pk)
         assert lost.status == SyncStatus.RUNNING  # nobody will finish it: its worker is gone
+        assert 0 < fake_state(fake_dsp)["entities"]["adGroups"] < 1000
+        assert ExternalRef.objects.filter(pending_since__isnull=False).exists()
         clear_faults(fake_dsp)
 
         workers.append(_worker(env))
