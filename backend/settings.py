@@ -264,3 +264,19 @@ AMAZON_ADS_MAX_ATTEMPTS = env.int("AMAZON_ADS_MAX_ATTEMPTS", default=6)  # tries
 AMAZON_ADS_MAX_RETRY_SECONDS = env.int("AMAZON_ADS_MAX_RETRY_SECONDS", default=120)
 AMAZON_ADS_CONNECT_TIMEOUT = env.int("AMAZON_ADS_CONNECT_TIMEOUT", default=5)
 AMAZON_ADS_READ_TIMEOUT = env.int("AMAZON_ADS_READ_TIMEOUT", default=30)
+
+# --- Creatives (defaults and the rest of the knobs: creatives/conf.py) --------------------------
+_MIB = 1024 * 1024
+CREATIVES_MAX_PIXELS = env.int("CREATIVES_MAX_PIXELS", default=4096 * 4096)
+CREATIVES_MAX_IMAGE_BYTES = env.int("CREATIVES_MAX_IMAGE_BYTES", default=10 * _MIB)
+CREATIVES_MAX_VIDEO_BYTES = env.int("CREATIVES_MAX_VIDEO_BYTES", default=500 * _MIB)
+CREATIVES_MAX_AUDIO_BYTES = env.int("CREATIVES_MAX_AUDIO_BYTES", default=50 * _MIB)
+CREATIVES_MAX_UPLOAD_BYTES = env.int("CREATIVES_MAX_UPLOAD_BYTES", default=512 * _MIB)
+
+# --- Amazon DSP sync and the competitor price monitor (times in UTC) ----------------------------
+SYNC_PULL_MINUTE = env.int("SYNC_PULL_MINUTE", default=15)  # hourly pull at this minute
+SYNC_PUSH_HOUR = env.int("SYNC_PUSH_HOUR", default=2)  # nightly full push
+SYNC_CHANGE_INTERVAL_MINUTES = env.int("SYNC_CHANGE_INTERVAL_MINUTES", default=5)  # push what changed
+SYNC_REPORT_HOURS = env.str("SYNC_REPORT_HOURS", default="6,18")  # performance report pulls
+COMPETITOR_FETCH_INTERVAL_MINUTES = env.int("COMPETITOR_FETCH_INTERVAL_MINUTES", default=60)
+COMPETITOR_PRICES_REDIS_KEY = env.str("COMPETITOR_PRICES_REDIS_KEY", default="competitor_prices")
