@@ -41,6 +41,11 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
+    "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "huey.contrib.djhuey",
     "backend",
     "campaigns",
@@ -54,13 +59,22 @@ MIDDLEWARE = [
     "backend.observability.middleware.RequestIdMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Refuses an oversized body by its Content-Length (413) before anything reads it.
+    "backend.security.limits.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backend.security.sessions.IdleSessionTimeoutMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "backend.security.otp.StaffOTPRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -70,7 +84,7 @@ WSGI_APPLICATION = "backend.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates", BASE_DIR / "backend" / "security" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -153,6 +167,8 @@ MEDIA_URL = "media/"
 
 # Request bodies: nothing we accept on the JSON API is anywhere near this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# An uploaded file larger than this is spooled to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 
 # --- Security (production) ----------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -176,12 +192,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "backend.api.throttling.FixedWindowAnonRateThrottle",
+        "backend.api.throttling.FixedWindowUserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="100000/hour"),
+        "token_management": env.str("API_THROTTLE_TOKEN_MANAGEMENT", default="30/hour"),
     },
     "DEFAULT_PAGINATION_CLASS": "backend.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
@@ -280,3 +297,84 @@ SYNC_CHANGE_INTERVAL_MINUTES = env.int("SYNC_CHANGE_INTERVAL_MINUTES", default=5
 SYNC_REPORT_HOURS = env.str("SYNC_REPORT_HOURS", default="6,18")  # performance report pulls
 COMPETITOR_FETCH_INTERVAL_MINUTES = env.int("COMPETITOR_FETCH_INTERVAL_MINUTES", default=60)
 COMPETITOR_PRICES_REDIS_KEY = env.str("COMPETITOR_PRICES_REDIS_KEY", default="competitor_prices")
+
+# --- Security: logins, two-factor, sessions, headers, CORS, request sizes ----------------------
+# (backend/security/; what each protects and how to operate it: docs/operations.md)
+from datetime import timedelta as _timedelta  # noqa: E402
+
+from csp.constants import NONCE as _NONCE  # noqa: E402
+from csp.constants import NONE as _NONE  # noqa: E402
+from csp.constants import SELF as _SELF  # noqa: E402
+
+# django-axes: lock a username from one address after AXES_FAILURE_LIMIT failed logins, for
+# AXES_COOLOFF_MINUTES. Attempts are stored in the database (shared by every web worker).
+# Unlock by hand: `manage.py axes_reset_username <name>` (or axes_reset_ip / axes_reset).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = _timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "backend.security.views.lockout"
+AXES_HANDLER = env.str("AXES_HANDLER", default="axes.handlers.database.AxesDatabaseHandler")
+# Behind a proxy, REMOTE_ADDR is the proxy: name the header it sets and how many proxies there are.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+)
+
+# django-otp: staff sessions need a verified TOTP device (enrol at /security/otp/).
+OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=True)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Ad-ops console")
+LOGIN_URL = "admin:login"
+
+# Sessions: SESSION_COOKIE_AGE bounds a session's life; this logs out one left idle.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_IDLE_TOUCH_SECONDS = 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Content-Security-Policy (django-csp). No 'unsafe-inline' and no 'unsafe-eval': inline <style>
+# blocks carry the request's nonce ({{ request.csp_nonce }}), Swagger UI loads its init script
+# as a file. Exceptions, with reasons: ops/security-exceptions.md.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF, _NONCE],
+        "style-src": [_SELF, _NONCE],
+        "img-src": [_SELF, "data:"],
+        "font-src": [_SELF],
+        "connect-src": [_SELF],
+        "object-src": [_NONE],
+        "base-uri": [_SELF],
+        "form-action": [_SELF],
+        "frame-ancestors": [_NONE],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# CORS: closed unless origins are listed (comma-separated, scheme included), and only for the API.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+
+# Request bodies refused by Content-Length before they are read (backend/security/limits.py):
+# first matching path wins; multipart framing gets a 1 MiB allowance over the file limits.
+_FRAMING = 1 * _MIB
+REPORTING_UPLOAD_MAX_BYTES = env.int("REPORTING_UPLOAD_MAX_BYTES", default=10 * _MIB)
+BULKSHEET_MAX_UPLOAD_BYTES = env.int("BULKSHEET_MAX_UPLOAD_BYTES", default=50 * _MIB)
+REQUEST_BODY_LIMITS = [
+    (r"^/api/v1/creatives/creatives/",
+     min(max(CREATIVES_MAX_IMAGE_BYTES, CREATIVES_MAX_VIDEO_BYTES, CREATIVES_MAX_AUDIO_BYTES),
+         CREATIVES_MAX_UPLOAD_BYTES)),
+    (r"^/api/v1/creatives/", CREATIVES_MAX_UPLOAD_BYTES),
+    (r"^/admin/creatives/", CREATIVES_MAX_UPLOAD_BYTES),
+    (r"^/api/v1/reporting/imports/", REPORTING_UPLOAD_MAX_BYTES + _FRAMING),
+    (r"^/admin/reporting/dailyperformance/upload/", REPORTING_UPLOAD_MAX_BYTES + _FRAMING),
+    (r"^/(api/v1|admin)/campaigns/bulk[-_]?sheet", BULKSHEET_MAX_UPLOAD_BYTES + _FRAMING),
+]
+REQUEST_BODY_DEFAULT_LIMIT = env.int("REQUEST_BODY_DEFAULT_LIMIT", default=DATA_UPLOAD_MAX_MEMORY_SIZE)

@@ -49,7 +49,8 @@ def test_swagger_ui_is_served_without_a_cdn(api):
 def test_throttling_answers_429_past_the_rate(api, settings):
     from django.core.cache import cache
     from rest_framework.settings import api_settings
-    from rest_framework.throttling import UserRateThrottle
+
+    from backend.api.throttling import FixedWindowUserRateThrottle as UserRateThrottle
 
     cache.clear()
     original = UserRateThrottle.THROTTLE_RATES
@@ -94,3 +95,39 @@ def test_metrics_count_bids_calculated_and_audit_findings(api, anon_api, setting
     assert after['adops_bids_calculated_total{source="legacy_api"}'] == before + 2
     assert after["adops_audit_last_run_findings"] == 2
     assert after["adops_audit_findings_total"] >= 2
+
+
+@pytest.mark.django_db
+def test_the_throttle_keeps_one_counter_per_window_not_a_growing_history(api, user, monkeypatch):
+    from django.core.cache import cache
+
+    from backend.api import throttling
+
+    cache.clear()
+    monkeypatch.setattr(throttling.time, "time", lambda: 1_000_040.0)
+    for _ in range(30):
+        api.get("/api/v1/bidding/bids/")
+    window = int(1_000_040 // 3600)
+    assert cache.get(f"throttle_user_{user.pk}:{window}") == 30
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_the_throttle_window_resets_and_says_when(api, monkeypatch):
+    from django.core.cache import cache
+    from rest_framework.settings import api_settings
+
+    from backend.api import throttling
+
+    cache.clear()
+    monkeypatch.setattr(
+        throttling.FixedWindowUserRateThrottle, "THROTTLE_RATES", {**api_settings.DEFAULT_THROTTLE_RATES, "user": "2/minute"}
+    )
+    clock = [1_000_040.0]  # 20 s into a minute window
+    monkeypatch.setattr(throttling.time, "time", lambda: clock[0])
+    codes = [api.get("/api/v1/bidding/bids/").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert int(api.get("/api/v1/bidding/bids/")["Retry-After"]) == 40
+    clock[0] += 40  # the next window
+    assert api.get("/api/v1/bidding/bids/").status_code == 200
+    cache.clear()
