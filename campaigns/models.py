@@ -403,3 +403,4 @@ class ChangeRecord(models.Model):
 
 
 from campaigns.rules.models import *  # noqa: E402,F401,F403
+from campaigns.bulksheets.models import *  # noqa: E402,F401,F403
