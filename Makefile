@@ -29,7 +29,8 @@ install-dev: $(VENV)/.installed-dev
 .env:
 	@echo "DEBUG=1" > .env
 	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" >> .env
-	@echo "Wrote .env (DEBUG=1, random SECRET_KEY)."
+	@echo "CREDENTIALS_ENCRYPTION_KEYS=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" >> .env
+	@echo "Wrote .env (DEBUG=1, random SECRET_KEY and credentials key)."
 
 env: .env
 
@@ -40,10 +41,13 @@ migrate: install env
 demo: migrate
 	$(PY) manage.py seed_demo
 
-# Web server and Huey worker together; Ctrl-C stops both.
+# Web server, Huey worker and the fake Amazon DSP (on loopback) together; Ctrl-C stops all three.
+DSP_PORT ?= 8765
 run: demo
 	@echo "Web:    http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/api/docs/"
+	@echo "Fake Amazon DSP: http://127.0.0.1:$(DSP_PORT)/  (AmazonConnection 'demo' points at it)"
 	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py run_fake_dsp --port $(DSP_PORT) --connection demo & \
 	$(PY) manage.py run_huey & \
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload & \
 	wait

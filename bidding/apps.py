@@ -13,7 +13,7 @@ class BiddingConfig(AppConfig):
         register_detail("last_audit_run", last_audit_run_summary)
         metrics.register_collectors()
 
-    def seed_demo(self, stdout) -> None:
+    def seed_demo(self, stdout, **kwargs) -> None:
         from bidding.demo import seed_bids
 
         created = seed_bids()

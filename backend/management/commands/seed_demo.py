@@ -25,10 +25,11 @@ class Command(BaseCommand):
         admin.save()
         token, _ = Token.objects.get_or_create(user=admin)
 
+        # Apps in INSTALLED_APPS order: campaigns before reporting, whose demo rows need line items.
         for config in apps.get_app_configs():
             seed = getattr(config, "seed_demo", None)
             if callable(seed):
-                seed(self.stdout)
+                seed(self.stdout, password=password)
 
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self.stdout.write(f"  Admin login:  {username} / {password}")
