@@ -416,3 +416,6 @@ class AdSpecAdmin(admin.ModelAdmin):
     def reprocess_creatives(self, request, queryset):
         self._queue(request, list(queryset.values_list("pk", flat=True)))
 
+
+# Kargo formats, deals, creatives, imports and the line item panel (creatives.kargo.admin registers them).
+from creatives.kargo import admin as kargo_admin  # noqa: E402,F401

@@ -299,3 +299,13 @@ class ProcessingRun(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.pk} of creative {self.creative_id} ({self.status})"
+
+
+# Kargo inventory lives in creatives.kargo; imported here so Django registers its models in this app.
+from creatives.kargo.models import (  # noqa: E402,F401
+    KargoCreative,
+    KargoDeal,
+    KargoDealImport,
+    KargoDealTarget,
+    KargoFormat,
+)

@@ -135,6 +135,18 @@ class DspMixin:
             account_id=account_id,
         )
 
+    def create_third_party_creative(self, creative: dict, *, account_id: str | None = None) -> str:
+        """Create a THIRD_PARTY ad creative (a Kargo snippet or VAST tag) and give it the ad
+        experience its tag serves: THIRD_PARTY_VIDEO for VAST, THIRD_PARTY_DISPLAY otherwise."""
+        props = creative.get("adCreativeFormatProperties") or {}
+        if props.get("adCreativeFormatType") != "THIRD_PARTY":
+            raise ValueError("A third-party creative has adCreativeFormatType THIRD_PARTY.")
+        creative_id = self.create_ad_creative(creative, account_id=account_id)
+        video = str((props.get("thirdPartyTag") or {}).get("tagType", "")).startswith("VAST")
+        self.set_ad_experiences(creative_id, ["THIRD_PARTY_VIDEO" if video else "THIRD_PARTY_DISPLAY"],
+                                account_id=account_id)
+        return creative_id
+
     def associate_creatives(self, associations: Sequence[dict], **kw) -> BatchResult:
         """Creative ↔ ad group associations, 20 per call (Amazon refuses more)."""
         return self._write(
@@ -232,3 +244,23 @@ def _asset_status(asset: dict, version: str) -> str | None:
         if identifier.get("version") == version or entry.get("version") == version:
             return entry.get("assetStatus")
     return None
+
+
+# --- deals and third-party creatives (Kargo; appended) ---------------------------------------------
+
+DEAL_TARGET_TYPES = {"private_auction": "PRIVATE_AUCTION", "preferred": "PREFERRED"}
+
+
+def deal_target(ad_group_id: str, deal_id: str, deal_type: str, *, external_id: str | None = None) -> dict:
+    """A G2 target for a private-auction or preferred deal (guaranteed deals go on the ad group
+    as targetingSettings.targetedPGDealId instead; reference §6)."""
+    item = {"adGroupId": ad_group_id, "adProduct": "AMAZON_DSP", "state": "ENABLED", "negative": False,
+            "targetDetails": {"dealTarget": {"dealId": deal_id, "dealType": DEAL_TARGET_TYPES[deal_type]}}}
+    if external_id:
+        item["externalId"] = external_id
+    return item
+
+
+def guaranteed_deal_patch(ad_group_id: str, deal_id: str) -> dict:
+    return {"adGroupId": ad_group_id, "targetingSettings": {"targetedPGDealId": deal_id}}
+

@@ -85,11 +85,16 @@ class Pusher:
     # --- driver ---------------------------------------------------------------------------------
 
     def run(self) -> None:
+        from integrations.kargo.push import KargoTrafficker  # Kargo deal targeting and third-party creatives
+
+        kargo = KargoTrafficker(self)
+        kargo.preflight()  # refuses the whole push (KargoRefused) before any request leaves
         work = [(kind, list(in_scope(kind, self.advertiser))) for kind in KINDS]
         self.rec.add_total(sum(len(objs) for _, objs in work))
         self.rec.save()
         for kind, objs in work:
             self._push_kind(kind, objs)
+        kargo.push()
 
     def _push_kind(self, kind: Kind, objs: list) -> None:
         self.ct = content_type(kind)
@@ -460,4 +465,6 @@ def push_dirty_count(*, advertiser) -> int:
                 dirty += 0 if is_archived(kind, obj) else 1
             elif ref[1] is not None or (ref[0] and values_hash(kind.ours(obj)) != ref[2]):
                 dirty += 1
-    return dirty
+    from integrations.kargo.push import kargo_dirty_count  # deal targeting and Kargo creatives not yet sent
+
+    return dirty + kargo_dirty_count(advertiser=advertiser)

@@ -147,6 +147,41 @@ def _check_ad_group(item: dict, *, creating: bool) -> None:
     if item.get("budgetAmount") is not None:
         require_number(item["budgetAmount"], "budgetAmount", 0, 1e12)
     _check_state(item)
+    settings = item.get("targetingSettings")
+    if isinstance(settings, dict) and "targetedPGDealId" in settings:
+        _check_deal_id(settings["targetedPGDealId"], "targetingSettings.targetedPGDealId")
+
+
+# --- deals (Kargo and other SSPs' deals a buyer targets) ---------------------------------------
+
+DEAL_TARGET_TYPES = ("PRIVATE_AUCTION", "PREFERRED")
+
+
+def _check_deal_id(deal_id, field: str) -> str:
+    if not isinstance(deal_id, str) or not deal_id.strip():
+        raise ItemError("FIELD_VALUE_IS_NULL", f"{field} is required", fieldLocation=field)
+    if len(deal_id) > 128 or any(ch.isspace() for ch in deal_id):
+        raise ItemError("FIELD_VALUE_IS_INVALID", f"{field} must be at most 128 characters without spaces",
+                        fieldLocation=field)
+    return deal_id
+
+
+def _check_deal_target(ctx: Context, ad_group: dict, deal: dict) -> None:
+    """A private-auction or preferred deal target; guaranteed deals go on the ad group
+    (targetingSettings.targetedPGDealId). One target per deal and ad group."""
+    if not isinstance(deal, dict):
+        raise ItemError("FIELD_VALUE_IS_INVALID", "dealTarget must be an object", fieldLocation="targetDetails")
+    deal_id = _check_deal_id(deal.get("dealId"), "targetDetails.dealTarget.dealId")
+    if deal.get("dealType") not in DEAL_TARGET_TYPES:
+        raise ItemError("FIELD_VALUE_IS_INVALID", "dealTarget.dealType must be PRIVATE_AUCTION or PREFERRED "
+                        "(programmatic guaranteed deals are set with targetingSettings.targetedPGDealId)",
+                        fieldLocation="targetDetails.dealTarget.dealType")
+    for target in ctx.state.targets.values():
+        same = (target["adGroupId"] == ad_group["adGroupId"]
+                and ((target.get("targetDetails") or {}).get("dealTarget") or {}).get("dealId") == deal_id)
+        if same:
+            raise ItemError("ENTITY_ALREADY_EXISTS", f"Ad group {ad_group['adGroupId']} already targets deal {deal_id}",
+                            fieldLocation="targetDetails.dealTarget.dealId")
 
 
 def create_ad_groups(ctx: Context) -> Response:
@@ -211,6 +246,8 @@ def create_targets(ctx: Context) -> Response:
                             fieldLocation="targetDetails")
         if item.get("state", "ENABLED") not in ("ENABLED", "PAUSED"):
             raise ItemError("FIELD_VALUE_IS_INVALID", "state must be ENABLED or PAUSED", fieldLocation="state")
+        if "dealTarget" in details:
+            _check_deal_target(ctx, ad_group, details["dealTarget"])
         target_id = ctx.state.new_id("target")
         entity = {"state": "ENABLED", "negative": False, **_changes(item), "targetId": target_id,
                   "adProduct": "AMAZON_DSP",

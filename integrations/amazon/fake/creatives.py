@@ -161,6 +161,10 @@ def create_ad_creative(ctx: Context) -> Response:
                                    f"Asset {asset['assetId']} is {asset['status']}, not ACTIVE")
             if kind == "DISPLAY" and not props.get("creativeSizes"):
                 raise v1_error(ctx, 400, "FIELD_VALUE_IS_NULL", "creativeSizes is required for DISPLAY creatives")
+        if kind == "THIRD_PARTY":
+            problem = third_party_problem(props)
+            if problem:
+                raise v1_error(ctx, 400, "FIELD_VALUE_IS_INVALID", problem)
         creative_id = ctx.state.new_id("creative")
         now = ctx.state.iso_now()
         ctx.state.ad_creatives[creative_id] = {
@@ -216,6 +220,74 @@ def _creative(ctx: Context, creative_id, account: str) -> dict:
     if creative is None or creative["advertiserId"] != account or creative["_region"] != ctx.region:
         raise v1_error(ctx, 404, "RESOURCE_ID_NOT_FOUND", f"Ad creative {creative_id} not found")
     return creative
+
+
+# --- third-party creatives (Kargo snippets, VAST tags) -----------------------------------------
+
+THIRD_PARTY_TAG_TYPES = ("HTML", "VAST_URL", "VAST_XML")
+THIRD_PARTY_TAG_MAX = 65_536
+TRACKER_URL_MAX = 2000
+MAX_CLICK_TRACKERS = 5
+_INSECURE = re.compile(r"(?i)(?<![a-z0-9+.-])http:")
+
+
+def _https(url) -> bool:
+    parts = urlsplit(url) if isinstance(url, str) else None
+    return bool(parts and parts.scheme == "https" and parts.hostname and "." in parts.hostname
+                and len(url) <= TRACKER_URL_MAX and not any(ch.isspace() for ch in url))
+
+
+def _vast_problem(xml: str) -> str | None:
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
+    try:
+        root = ElementTree.fromstring(xml, forbid_dtd=True)
+    except (DefusedXmlException, ElementTree.ParseError) as exc:
+        return f"tagSource is not a valid VAST document: {exc}"
+    local = [e.tag.rsplit("}", 1)[-1] for e in root.iter()]
+    if local[0] != "VAST":
+        return "tagSource is not a VAST document"
+    if "InLine" in local and "MediaFile" not in local:
+        return "An inline VAST document needs a MediaFile"
+    return None
+
+
+def third_party_problem(props: dict) -> str | None:
+    """Amazon's checks of a THIRD_PARTY creative: a tag of a known type, HTML with one size and
+    nothing over http:, VAST URLs over https, VAST XML that parses, https trackers."""
+    tag = props.get("thirdPartyTag")
+    if not isinstance(tag, dict) or tag.get("tagType") not in THIRD_PARTY_TAG_TYPES:
+        return f"thirdPartyTag.tagType must be one of {', '.join(THIRD_PARTY_TAG_TYPES)}"
+    source = tag.get("tagSource")
+    if not isinstance(source, str) or not source.strip() or len(source) > THIRD_PARTY_TAG_MAX:
+        return f"thirdPartyTag.tagSource must be 1..{THIRD_PARTY_TAG_MAX} characters"
+    if tag["tagType"] == "HTML":
+        sizes = props.get("creativeSizes")
+        if not isinstance(sizes, list) or len(sizes) != 1 or not all(
+                isinstance(sizes[0].get(k), int) and sizes[0][k] > 0 for k in ("width", "height")):
+            return "An HTML third-party creative needs exactly one creativeSizes entry"
+        if "<" not in source:
+            return "thirdPartyTag.tagSource is not HTML"
+    elif tag["tagType"] == "VAST_URL" and not _https(source):
+        return "thirdPartyTag.tagSource must be an https VAST URL"
+    elif tag["tagType"] == "VAST_XML":
+        problem = _vast_problem(source)
+        if problem:
+            return problem
+    if _INSECURE.search(source):
+        return "Third-party creatives must load every resource over https (found http:)"
+    trackers = props.get("trackingUrls") or []
+    if not isinstance(trackers, list):
+        return "trackingUrls must be an array"
+    for tracker in trackers:
+        if not isinstance(tracker, dict) or tracker.get("type") not in ("IMPRESSION", "CLICK"):
+            return "trackingUrls[].type must be IMPRESSION or CLICK"
+        if not _https(tracker.get("url")):
+            return "trackingUrls[].url must be an https URL of at most 2000 characters"
+    if sum(1 for t in trackers if t.get("type") == "CLICK") > MAX_CLICK_TRACKERS:
+        return f"At most {MAX_CLICK_TRACKERS} click trackers"
+    return None
 
 
 # --- associations -----------------------------------------------------------------------------
