@@ -58,19 +58,14 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="GUNICORN_WORKERS")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="GUNICORN_THREADS")
     parser.add_argument("--log-level", default="INFO", help="LOG_LEVEL (INFO, the default: one JSON line per request)")
-    parser.add_argument("--keep-throttle-history", action="store_true",
-                        help="do not clear the bench user's throttle history in Redis first")
     args = parser.parse_args()
 
     ensure_database()
     token = ensure_token()
     user_id = db_scalar("SELECT user_id FROM authtoken_token WHERE key = %s", [token])
-    throttle_key = f":1:throttle_user_{user_id}"  # DRF UserRateThrottle's key in Django's cache
+    # The throttle keeps one counter per user and window (backend/api/throttling.py).
+    throttle_pattern = f"throttle:throttle_user_{user_id}:*"
     cache = redis.Redis.from_url(REDIS_URL)
-    if not args.keep_throttle_history:
-        # DRF keeps one timestamp per request for the whole rate window (an hour here) and reads and
-        # rewrites that list on every request: start empty so runs within the hour are comparable.
-        cache.delete(throttle_key)
 
     headers = {"Content-Type": "application/json", "Authorization": f"Token {token}"}
     load = dict(connections=args.connections, threads=args.client_threads)
@@ -97,7 +92,7 @@ def main() -> int:
             print(f"  round {n + 1} ratio: {bid_runs[-1]['rps'] / bare_runs[-1]['rps']:.3f}")
     # The server has drained (graceful stop): every request it accepted is committed by now.
     rows_added = db_scalar(f"SELECT count(*) {OUR_ROWS}", [started, PRODUCT_ID])
-    throttle_bytes = cache.strlen(throttle_key)
+    throttle_counted = sum(int(cache.get(key) or 0) for key in cache.scan_iter(throttle_pattern))
     db_scalar(f"WITH gone AS (DELETE {OUR_ROWS} RETURNING 1) SELECT count(*) FROM gone", [started, PRODUCT_ID])
 
     bare = statistics.median(r["rps"] for r in bare_runs)
@@ -114,7 +109,7 @@ def main() -> int:
     print(f"POST /api/bid/    (token, INSERT) : {bid:8.1f} req/s (median)  non-2xx/socket errors: {bid_errors}")
     print(f"ProductBid rows added: {rows_added} for {posted_ok} 2xx POSTs incl. warm-up (wrk may cut up to "
           f"{in_flight} in flight){'' if rows_ok else '  <-- MISMATCH'}; removed again")
-    print(f"throttle history in Redis after the run: {throttle_bytes:,} bytes (read and rewritten per request)")
+    print(f"throttle: requests counted this hour for the bench user: {throttle_counted:,} (one INCR each)")
     bare_cpu = statistics.median(r["cpu_ms"] for r in bare_runs)
     bid_cpu = statistics.median(r["cpu_ms"] for r in bid_runs)
     print(f"gunicorn CPU per request (median; PostgreSQL/Redis not included): bare {bare_cpu:.3f} ms, "

@@ -6,9 +6,33 @@ with the cache's atomic INCR costs the same at the first request and the 100,000
 """
 
 import time
+from functools import lru_cache
 
+import redis
+from django.conf import settings
 from django.core.cache import cache as default_cache
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+
+@lru_cache(maxsize=1)
+def _redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+
+def _count(key: str, timeout: int, cache) -> int:
+    """Increment the window's counter and return it: one round trip on Redis."""
+    if settings.REDIS_URL:
+        pipe = _redis_client(settings.REDIS_URL).pipeline(transaction=False)
+        pipe.incr(f"throttle:{key}")
+        pipe.expire(f"throttle:{key}", timeout, nx=True)
+        return int(pipe.execute()[0])
+    # add() is a no-op when the key exists; incr() is atomic in the local-memory cache.
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: start the window again
+        cache.add(key, 1, timeout=timeout)
+        return 1
 
 
 class FixedWindowMixin:
@@ -23,13 +47,7 @@ class FixedWindowMixin:
         self.now = time.time()
         window = int(self.now // self.duration)
         key = f"{self.key}:{window}"
-        # add() is a no-op when the key exists; incr() is atomic in Redis (and locked in locmem).
-        self.cache.add(key, 0, timeout=self.duration + 1)
-        try:
-            count = self.cache.incr(key)
-        except ValueError:  # expired between add and incr: start the window again
-            self.cache.add(key, 1, timeout=self.duration + 1)
-            count = 1
+        count = _count(key, self.duration + 1, self.cache)
         self._window_end = (window + 1) * self.duration
         return count <= self.num_requests
 
@@ -43,3 +61,19 @@ class FixedWindowUserRateThrottle(FixedWindowMixin, UserRateThrottle):
 
 class FixedWindowAnonRateThrottle(FixedWindowMixin, AnonRateThrottle):
     pass
+
+
+def window_count(key: str) -> int:
+    """The counter for one client and window (ops and tests)."""
+    if settings.REDIS_URL:
+        return int(_redis_client(settings.REDIS_URL).get(f"throttle:{key}") or 0)
+    return int(default_cache.get(key) or 0)
+
+
+def throttle_reset() -> None:
+    """Forget every throttle counter (tests, and an operator lifting a block)."""
+    if settings.REDIS_URL:
+        client = _redis_client(settings.REDIS_URL)
+        for key in client.scan_iter("throttle:*", count=1000):
+            client.delete(key)
+    default_cache.clear()
