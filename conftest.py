@@ -55,9 +55,31 @@ def anon_api():
     return APIClient()
 
 
+@pytest.fixture(autouse=True)
+def force_login_is_otp_verified(request, monkeypatch):
+    """Staff sessions need a verified second factor (backend/security/otp.py). Tests that log in
+    with `client.force_login(staff)` stand for a staff member who did that, so force_login also
+    verifies the session. Tests of the gate itself opt out with @pytest.mark.otp_unverified."""
+    if request.node.get_closest_marker("otp_unverified"):
+        return
+    from django.test.client import ClientMixin
+
+    from backend.security.testing import otp_verify_session
+
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if user.is_staff or user.is_superuser:
+            otp_verify_session(self, user)
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)
+
+
 @pytest.fixture
 def admin_client_logged_in(client, superuser):
-    client.force_login(superuser)
+    """A superuser's admin session, logged in and two-factor verified."""
+    client.force_login(superuser)  # verifies the session too (force_login_is_otp_verified)
     return client
 
 

@@ -320,16 +320,17 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "backend.security.views.lockout"
 AXES_HANDLER = env.str("AXES_HANDLER", default="axes.handlers.database.AxesDatabaseHandler")
-# Behind a proxy, REMOTE_ADDR is the proxy: name the header it sets and how many proxies there are.
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
-)
+# Behind proxies REMOTE_ADDR is the proxy: say how many append to X-Forwarded-For (0 = none).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "backend.security.client_ip.client_ip"
 
 # django-otp: staff sessions need a verified TOTP device (enrol at /security/otp/).
 OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=True)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Ad-ops console")
 LOGIN_URL = "admin:login"
+
+# Old secret keys still accepted for signatures (sessions) while a new SECRET_KEY rolls out.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 # Sessions: SESSION_COOKIE_AGE bounds a session's life; this logs out one left idle.
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
@@ -337,14 +338,17 @@ SESSION_IDLE_TOUCH_SECONDS = 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
-# Content-Security-Policy (django-csp). No 'unsafe-inline' and no 'unsafe-eval': inline <style>
-# blocks carry the request's nonce ({{ request.csp_nonce }}), Swagger UI loads its init script
-# as a file. Exceptions, with reasons: ops/security-exceptions.md.
+# Content-Security-Policy (django-csp). Scripts: our files and nonced tags only, never inline
+# code or eval; Swagger UI loads its init script as a file. Inline <style> blocks carry the
+# request's nonce ({{ request.csp_nonce }}). One exception (ops/security-exceptions.md): style
+# *attributes* (style="color: …", set by a few admin cells) stay allowed: they cannot run script,
+# and nonces cannot apply to attributes.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [_SELF],
         "script-src": [_SELF, _NONCE],
         "style-src": [_SELF, _NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
         "img-src": [_SELF, "data:"],
         "font-src": [_SELF],
         "connect-src": [_SELF],

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from backend.security.testing import pass_second_factor_in_browser
 from campaigns.choices import CampaignStatus, Role
 from campaigns.models import Campaign
 from tests.campaigns.factories import CampaignFactory
@@ -46,6 +47,7 @@ def browser(tmp_path, monkeypatch):
         f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1600,1400", "--lang=en-US",
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console messages, for CSP checks
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.implicitly_wait(0)
     yield driver
@@ -111,6 +113,11 @@ def test_a_trader_creates_and_pauses_a_campaign_and_is_refused_another_advertise
     console.type("id_password", PASSWORD)
     console.screenshot("01-login")
     console.click_and_wait("input[type=submit]")
+    # 1b. Staff need a second factor: enrol a TOTP device (the QR code's key) and verify.
+    assert "/security/otp/" in browser.current_url, browser.current_url
+    assert console.element("#otp-qr svg")
+    console.screenshot("01b-two-factor-enrolment")
+    pass_second_factor_in_browser(browser, "tina-trader")
     assert browser.current_url.endswith("/admin/"), browser.current_url
     assert "Campaigns" in browser.page_source
     console.screenshot("02-console-home")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from backend.security.testing import pass_second_factor_in_browser
 from campaigns.choices import Pacing, Phase, Role
 from reporting.models import DailyPerformance
 from tests.campaigns.factories import AdvertiserFactory, CampaignFactory, LineItemFactory
@@ -121,6 +122,7 @@ def log_in(page, username):
     page.one("#id_username").send_keys(username)
     page.one("#id_password").send_keys(PASSWORD)
     page.one("input[type=submit]").click()
+    pass_second_factor_in_browser(page.driver, username)  # staff: the TOTP step (enrolment)
     page.wait.until(lambda d: d.current_url.endswith("/admin/"))
 
 
