@@ -224,6 +224,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema name per choice set where several apps use the same field name (kind, mode).
+    "ENUM_NAME_OVERRIDES": {
+        "CreativeKindEnum": "creatives.choices.CreativeKind",
+        "BulkSheetJobKindEnum": "campaigns.bulksheets.choices.JobKind",
+        "BulkSheetImportModeEnum": "campaigns.bulksheets.choices.ImportMode",
+        "BulkSheetApplyModeEnum": "campaigns.bulksheets.choices.ApplyMode",
+    },
 }
 
 # Throttle counters live in the cache; with Redis configured, they are shared by every worker.
