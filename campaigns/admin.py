@@ -315,3 +315,4 @@ class ProductTargetAdmin(HistoryMixin, LeafAdmin):
 
 
 from campaigns.rules import admin as rules_admin  # noqa: E402,F401
+from campaigns.bulksheets import admin as bulksheets_admin  # noqa: E402,F401

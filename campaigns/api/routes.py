@@ -13,3 +13,4 @@ router.register("keywords", views.KeywordViewSet, basename="keyword")
 router.register("product-ads", views.ProductAdViewSet, basename="productad")
 router.register("product-targets", views.ProductTargetViewSet, basename="producttarget")
 router.register("changes", views.ChangeRecordViewSet, basename="changerecord")
+from campaigns.bulksheets.api.views import BulkSheetJobViewSet; router.register("bulk-sheets", BulkSheetJobViewSet, basename="bulksheetjob")  # noqa: E402,E702

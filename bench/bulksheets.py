@@ -1,0 +1,255 @@
+"""Bulk sheets: export of 100,000 rows against a bare openpyxl write-only loop, and import (parse
++ validate + diff) of the same file against a bare python-calamine read; peak memory of both.
+
+What is measured, in one process, on the bench PostgreSQL database (bench/_common.py):
+
+* export: `campaigns.bulksheets.writer.write_export` for an advertiser whose tree is --rows sheet
+  rows (campaigns with a placement adjustment, 4 ad groups of 1 product ad, 40 keywords and 8
+  targets, and 2 campaign negatives), i.e. the database read in tree order, the cell values, the
+  formula neutralisation and openpyxl write-only. Baseline: a bare openpyxl write-only loop that
+  appends the very same cells (read back from that export before timing, held in memory) to a
+  workbook with the same three sheets. Goal: ratio <= 1.3.
+* import: the safety checks (zip directory, inflating every part, DTD and formula scan), reading
+  the Sponsored Products tab with python-calamine into rows, validating every row and diffing it
+  against the stored tree (the dry run a job runs: all 100,000 rows come back unchanged).
+  Baseline: python-calamine opening the same bytes and iterating every row of that tab.
+  Goal: ratio <= 3.
+* memory: each in a fresh subprocess, peak RSS above the RSS just before the work (the kernel's
+  high-water mark, VmHWM, reset just before the work): export at --small-rows and at --rows (it must not grow
+  with the row count), import at --rows, and the bare calamine read at --rows.
+
+Each timing is the best of --repeat after one warm-up, ours and bare alternating.
+
+    .venv/bin/python bench/bulksheets.py [--rows 100000] [--small-rows 20000] [--repeat 3]
+"""
+
+import argparse
+import gc
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+
+from _common import PYTHON, ROOT, django_env, ensure_database
+
+ROWS_PER_CAMPAIGN = 1 + 1 + 4 * (1 + 1 + 40 + 8) + 2  # campaign, adjustment, 4 ad groups with children, negatives
+
+
+def setup_django() -> None:
+    os.environ.update(django_env(LOG_LEVEL="WARNING"))
+    sys.path.insert(0, str(ROOT))
+    os.chdir(ROOT)
+    import django
+
+    django.setup()
+
+
+def ensure_advertiser(rows: int):
+    """An advertiser whose export has about `rows` rows (reused when it is already there)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from campaigns.bulksheets.models import CampaignNegativeKeyword, PlacementAdjustment
+    from campaigns.bulksheets.writer import export_row_count
+    from campaigns.models import Advertiser, Campaign, Keyword, LineItem, ProductAd, ProductTarget
+
+    campaigns = -(-rows // ROWS_PER_CAMPAIGN)
+    advertiser, _ = Advertiser.objects.get_or_create(
+        name=f"Bench bulk sheets {rows}", defaults={"currency": "USD", "country": "US", "timezone": "America/New_York"}
+    )
+    if export_row_count(advertiser) == campaigns * ROWS_PER_CAMPAIGN:
+        return advertiser
+    print(f"dataset: {campaigns} campaigns = {campaigns * ROWS_PER_CAMPAIGN:,} rows for {advertiser.name} ...", flush=True)
+    Campaign.objects.filter(advertiser=advertiser).delete()
+    made = Campaign.objects.bulk_create(
+        Campaign(advertiser=advertiser, name=f"Bench campaign {n:04d}", status="enabled", start_date=date(2026, 1, 1),
+                 end_date=date(2027, 12, 31) if n % 2 else None, daily_budget=Decimal("150.00"),
+                 targeting_type="manual", bidding_strategy="legacyForSales")
+        for n in range(campaigns)
+    )
+    PlacementAdjustment.objects.bulk_create(PlacementAdjustment(campaign=c, placement="top", percentage=25) for c in made)
+    CampaignNegativeKeyword.objects.bulk_create(
+        CampaignNegativeKeyword(campaign=c, text=text, match_type="negativePhrase") for c in made for text in ("free", "used")
+    )
+    groups = LineItem.objects.bulk_create(
+        LineItem(campaign=c, name=f"Ad group {g}", default_bid=Decimal("0.85")) for c in made for g in range(4)
+    )
+    ProductAd.objects.bulk_create(ProductAd(line_item=g, sku=f"SKU-{g.pk}", asin=f"B0{g.pk:08d}") for g in groups)
+    Keyword.objects.bulk_create(
+        Keyword(line_item=g, text=f"trail shoe {g.pk} {k}", match_type=("exact", "phrase", "broad")[k % 3],
+                bid=Decimal(50 + k) / 100, state="paused" if k % 10 == 0 else "enabled")
+        for g in groups for k in range(40)
+    )
+    ProductTarget.objects.bulk_create(
+        ProductTarget(line_item=g, expression=f'asin="B1{g.pk:05d}{t:03d}"', bid=Decimal("0.70")) for g in groups for t in range(8)
+    )
+    return advertiser
+
+
+def export_bytes(advertiser) -> bytes:
+    from campaigns.bulksheets.writer import write_export
+
+    buffer = io.BytesIO()
+    write_export(advertiser=advertiser, handle=buffer)
+    return buffer.getvalue()
+
+
+def sheet_cells(data: bytes) -> dict[str, list[list]]:
+    """Every sheet's cells as written, for the bare loop (None for empty cells, as openpyxl skips)."""
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    return {name: [[None if v == "" else v for v in row] for row in workbook.get_sheet_by_name(name).iter_rows()]
+            for name in workbook.sheet_names}
+
+
+def bare_export(cells: dict[str, list[list]]) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    for name, rows in cells.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    workbook.save(io.BytesIO())
+
+
+def our_import(advertiser, data: bytes):
+    from campaigns.bulksheets.reader import read_sheet
+    from campaigns.bulksheets.safety import check_workbook
+    from campaigns.bulksheets.services import sheet_plan
+
+    handle = io.BytesIO(data)
+    check_workbook(handle)
+    return sheet_plan(advertiser=advertiser, sheet=read_sheet(handle, checked=True))
+
+
+def bare_import(data: bytes) -> int:
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    return sum(1 for _ in workbook.get_sheet_by_name("Sponsored Products Campaigns").iter_rows())
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak() -> None:
+    # Linux: writing 5 to clear_refs resets the high-water mark (VmHWM) to the current RSS, so the
+    # peak measured is the work's, not the dataset check's or the setup's.
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+
+
+def child(what: str, rows: int) -> None:
+    """One measurement in a fresh process: prints {"peak_mib": …, "seconds": …}."""
+    setup_django()
+    import openpyxl  # noqa: F401  (imports are not the work being measured)
+    import python_calamine  # noqa: F401
+
+    from campaigns.bulksheets import reader, safety, services, writer  # noqa: F401
+
+    advertiser = ensure_advertiser(rows)
+    data = export_bytes(advertiser) if what in ("import", "bare-import") else b""
+    gc.collect()
+    _reset_peak()
+    before = _status_kib("VmRSS")
+    clock = time.perf_counter()
+    if what == "export":
+        import tempfile
+
+        from campaigns.bulksheets.writer import write_export
+
+        with tempfile.TemporaryFile() as handle:
+            write_export(advertiser=advertiser, handle=handle)
+    elif what == "import":
+        our_import(advertiser, data)
+    else:
+        bare_import(data)
+    seconds = time.perf_counter() - clock
+    peak = _status_kib("VmHWM")
+    print(json.dumps({"peak_mib": max(0, peak - before) / 1024, "seconds": seconds}))
+
+
+def measure_memory(what: str, rows: int) -> dict:
+    out = subprocess.run([PYTHON, __file__, "--child", what, "--rows", str(rows)], cwd=ROOT,
+                         env=django_env(LOG_LEVEL="WARNING"), check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--small-rows", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (after 1 warm-up)")
+    parser.add_argument("--child", choices=["export", "import", "bare-import"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.rows)
+        return 0
+
+    ensure_database()
+    setup_django()
+    advertiser = ensure_advertiser(args.rows)
+    ensure_advertiser(args.small_rows)
+    data = export_bytes(advertiser)
+    print(f"file: {len(data) / 2**20:.1f} MiB, {args.rows:,}-row dataset")
+
+    timings = {"export": [], "bare_export": [], "import": [], "bare_import": []}
+    plan = None
+    for i in range(args.repeat + 1):  # run 0 is the warm-up
+        cells = sheet_cells(data)
+        gc.collect()
+        clock = time.perf_counter()
+        bare_export(cells)
+        timings["bare_export"].append(time.perf_counter() - clock)
+        del cells
+        gc.collect()
+        clock = time.perf_counter()
+        export_bytes(advertiser)
+        timings["export"].append(time.perf_counter() - clock)
+        gc.collect()
+        clock = time.perf_counter()
+        bare_import(data)
+        timings["bare_import"].append(time.perf_counter() - clock)
+        gc.collect()
+        clock = time.perf_counter()
+        plan = our_import(advertiser, data)
+        timings["import"].append(time.perf_counter() - clock)
+        print(f"  {'warm-up' if not i else f'run {i}':8s} export {timings['export'][-1]:6.2f} s  bare openpyxl "
+              f"{timings['bare_export'][-1]:6.2f} s   import {timings['import'][-1]:6.2f} s  bare calamine "
+              f"{timings['bare_import'][-1]:6.2f} s", flush=True)
+        del plan
+    plan = our_import(advertiser, data)
+    counts = plan.counts()
+    assert counts["unchanged"] == counts["rows"] and not plan.errors, counts
+
+    best = {name: min(values[1:]) for name, values in timings.items()}
+    memory = {
+        f"export {args.small_rows:,} rows": measure_memory("export", args.small_rows),
+        f"export {args.rows:,} rows": measure_memory("export", args.rows),
+        f"import {args.rows:,} rows (ours)": measure_memory("import", args.rows),
+        f"import {args.rows:,} rows (bare calamine)": measure_memory("bare-import", args.rows),
+    }
+    export_ratio = best["export"] / best["bare_export"]
+    import_ratio = best["import"] / best["bare_import"]
+    print()
+    print(f"export ({counts['rows']:,} rows, best of {args.repeat}): {best['export']:.2f} s; bare openpyxl write-only "
+          f"{best['bare_export']:.2f} s; ratio {export_ratio:.2f} (goal <= 1.3)")
+    print(f"import, parse + validate + diff (best of {args.repeat}): {best['import']:.2f} s; bare python-calamine "
+          f"read {best['bare_import']:.2f} s; ratio {import_ratio:.2f} (goal <= 3)")
+    for name, figures in memory.items():
+        print(f"peak memory above start, {name:34s} {figures['peak_mib']:7.1f} MiB  ({figures['seconds']:.2f} s)")
+    print("load average (1/5/15 min): %.2f %.2f %.2f on %d CPUs" % (*os.getloadavg(), os.cpu_count()))
+    return 0 if export_ratio <= 1.3 and import_ratio <= 3 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
