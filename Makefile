@@ -30,7 +30,9 @@ install-dev: $(VENV)/.installed-dev
 	@echo "DEBUG=1" > .env
 	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" >> .env
 	@echo "CREDENTIALS_ENCRYPTION_KEYS=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" >> .env
-	@echo "Wrote .env (DEBUG=1, random SECRET_KEY and credentials key)."
+	@echo "# Local demo only: staff skip the TOTP step (production requires it)." >> .env
+	@echo "OTP_REQUIRED_FOR_STAFF=0" >> .env
+	@echo "Wrote .env (DEBUG=1, random SECRET_KEY and credentials key, no TOTP step for the demo)."
 
 env: .env
 
