@@ -389,3 +389,7 @@ REQUEST_BODY_LIMITS = [
     (r"^/(api/v1|admin)/campaigns/bulk[-_]?sheet", BULKSHEET_MAX_UPLOAD_BYTES + _FRAMING),
 ]
 REQUEST_BODY_DEFAULT_LIMIT = env.int("REQUEST_BODY_DEFAULT_LIMIT", default=DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+# --- Event-triggered rules: when a claimed or queued event counts as lost ----------------------
+RULE_EVENT_HEARTBEAT_STALE_SECONDS = env.int("RULE_EVENT_HEARTBEAT_STALE_SECONDS", default=120)
+RULE_EVENT_QUEUED_STALE_SECONDS = env.int("RULE_EVENT_QUEUED_STALE_SECONDS", default=600)
