@@ -1,8 +1,12 @@
 """List filters for /api/v1/campaigns/. Ids are bounded integers: "1.5" or an id past BIGINT is a
 400, not a guess or a database error."""
 
+from datetime import timezone as dt_timezone
+
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField, IsoDateTimeRangeField, RangeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -29,6 +33,41 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", PK_MAX)
         super().__init__(*args, **kwargs)
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, handed to the database in UTC.
+
+    Python accepts offsets up to ±23:59, PostgreSQL only up to ±15:59 ("time zone displacement out
+    of range", a 500), so the value goes out as UTC. And a valid string can lie outside years
+    1–9999 once in UTC (0001-01-01T00:00+00:09): OverflowError, a 500 too; now a 400."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None and value.tzinfo is not None:
+            try:
+                return value.astimezone(dt_timezone.utc)
+            except OverflowError:
+                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        return value
+
+
+class UtcIsoDateTimeRangeField(IsoDateTimeRangeField):
+    def __init__(self, *args, **kwargs):
+        # IsoDateTimeRangeField.__init__ with our fields (RangeField marks them optional).
+        RangeField.__init__(self, (UtcIsoDateTimeField(), UtcIsoDateTimeField()), *args, **kwargs)
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """django-filter's, refusing date-times outside UTC's range (400, not 500)."""
+
+    field_class = UtcIsoDateTimeField
+
+
+class IsoDateTimeFromToRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
+    """django-filter's `…_after`/`…_before` pair, refusing date-times outside UTC's range."""
+
+    field_class = UtcIsoDateTimeRangeField
 
 
 def _states(choices):
@@ -62,8 +101,8 @@ class CampaignFilter(django_filters.FilterSet):
     targeting_type = django_filters.ChoiceFilter(choices=TargetingType.choices)
     start_date = django_filters.DateFromToRangeFilter()
     end_date = django_filters.DateFromToRangeFilter()
-    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
-    updated = django_filters.IsoDateTimeFromToRangeFilter(field_name="updated_at")
+    created = IsoDateTimeFromToRangeFilter(field_name="created_at")
+    updated = IsoDateTimeFromToRangeFilter(field_name="updated_at")
 
     class Meta:
         model = Campaign
@@ -80,8 +119,8 @@ class LineItemFilter(django_filters.FilterSet):
     phase = django_filters.MultipleChoiceFilter(field_name="campaign__phase", choices=Phase.choices)
     start_date = django_filters.DateFromToRangeFilter()
     end_date = django_filters.DateFromToRangeFilter()
-    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
-    updated = django_filters.IsoDateTimeFromToRangeFilter(field_name="updated_at")
+    created = IsoDateTimeFromToRangeFilter(field_name="created_at")
+    updated = IsoDateTimeFromToRangeFilter(field_name="updated_at")
 
     class Meta:
         model = LineItem
@@ -94,8 +133,8 @@ class _LineItemChildFilter(django_filters.FilterSet):
     line_item = IdFilter(field_name="line_item_id")
     state = _states(EntityState.choices)
     phase = django_filters.MultipleChoiceFilter(field_name="line_item__campaign__phase", choices=Phase.choices)
-    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
-    updated = django_filters.IsoDateTimeFromToRangeFilter(field_name="updated_at")
+    created = IsoDateTimeFromToRangeFilter(field_name="created_at")
+    updated = IsoDateTimeFromToRangeFilter(field_name="updated_at")
 
     BASE = ["advertiser", "campaign", "line_item", "state", "phase"]
 
@@ -134,7 +173,7 @@ class ChangeRecordFilter(django_filters.FilterSet):
     field = django_filters.CharFilter()
     source = django_filters.CharFilter()
     changed_by = IdFilter(field_name="changed_by_id")
-    changed = django_filters.IsoDateTimeFromToRangeFilter(field_name="changed_at")
+    changed = IsoDateTimeFromToRangeFilter(field_name="changed_at")
 
     class Meta:
         model = ChangeRecord

@@ -202,7 +202,10 @@ class ProductTargetSerializer(_LineItemChildSerializer):
 class ChangeRecordSerializer(serializers.ModelSerializer):
     """One change to a budget or a bid: who, when, old → new."""
 
-    changed_by_username = serializers.CharField(source="changed_by.username", read_only=True, default=None)
+    # null when the change came from the system (a sync, a rule, the console's own jobs), like changed_by.
+    changed_by_username = serializers.CharField(
+        source="changed_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = ChangeRecord
@@ -258,9 +261,14 @@ class BulkBidItemErrorSerializer(serializers.Serializer):
 
 
 class BulkBidsErrorSerializer(serializers.Serializer):
-    """Every refused item; nothing was written."""
+    """Nothing was written. Per-item refusals come in `errors`; a body of the wrong shape (not an
+    object, `items` missing, empty, too long or not a list) gets DRF's field errors instead, in
+    `items` or `non_field_errors`, and a body that is not JSON a `detail`."""
 
-    errors = BulkBidItemErrorSerializer(many=True)
+    errors = BulkBidItemErrorSerializer(many=True, required=False)
+    items = serializers.ListField(child=serializers.CharField(), required=False)
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+    detail = serializers.CharField(required=False, help_text="The body is not JSON.")
 
 
 class DetailSerializer(serializers.Serializer):

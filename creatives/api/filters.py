@@ -1,7 +1,10 @@
-"""List filters for /api/v1/creatives/."""
+"""List filters for /api/v1/creatives/. Ids are bounded integers (campaigns.api.filters.IdFilter):
+"1.5" or an id past BIGINT is a 400, not a guess or a database error."""
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
+
+from campaigns.api.filters import IdFilter, IsoDateTimeFilter
 
 from creatives.choices import CreativeKind, CreativeStatus, Delivery, MediaFormat, SpecGroup
 from creatives.models import AdSpec, Creative, RenditionAssignment, SpecVerdict
@@ -18,12 +21,12 @@ class CreativeFilter(django_filters.FilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=CreativeKind.choices)
     delivery = django_filters.ChoiceFilter(choices=Delivery.choices)
     detected_format = django_filters.MultipleChoiceFilter(choices=MediaFormat.choices)
-    advertiser = django_filters.NumberFilter(field_name="advertiser_id")
+    advertiser = IdFilter(field_name="advertiser_id")
     passes_spec = django_filters.CharFilter(method="filter_verdict", help_text="Spec id or code the creative passes.")
     fails_spec = django_filters.CharFilter(method="filter_verdict", help_text="Spec id or code the creative fails.")
-    batch = django_filters.NumberFilter(field_name="batch_items__batch_id", distinct=True)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    batch = IdFilter(field_name="batch_items__batch_id", distinct=True)
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     name = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -40,6 +43,9 @@ class AdSpecFilter(django_filters.FilterSet):
     group = django_filters.MultipleChoiceFilter(choices=SpecGroup.choices)
     delivery = django_filters.ChoiceFilter(choices=Delivery.choices)
     is_active = django_filters.BooleanFilter()
+    # Sizes are bounded like ids: a width past BIGINT is a 400, not a database error.
+    width = IdFilter(min_value=0)
+    height = IdFilter(min_value=0)
 
     class Meta:
         model = AdSpec
@@ -47,8 +53,8 @@ class AdSpecFilter(django_filters.FilterSet):
 
 
 class AssignmentFilter(django_filters.FilterSet):
-    creative = django_filters.NumberFilter(field_name="rendition__creative_id")
-    line_item = django_filters.NumberFilter(field_name="line_item_id")
+    creative = IdFilter(field_name="rendition__creative_id")
+    line_item = IdFilter(field_name="line_item_id")
 
     class Meta:
         model = RenditionAssignment

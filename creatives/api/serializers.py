@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from campaigns.api.scoping import ScopedPrimaryKeyRelatedField
 from campaigns.models import Advertiser, LineItem
-from creatives.choices import CreativeStatus, RunStatus
+from creatives.choices import CreativeKind, CreativeStatus, MediaFormat, RunStatus
 from creatives.models import AdSpec, BatchItem, Creative, ProcessingRun, Rendition, RenditionAssignment, SpecVerdict
 
 
@@ -36,7 +36,7 @@ class SpecVerdictSerializer(serializers.ModelSerializer):
 
 class RenditionSerializer(serializers.ModelSerializer):
     spec_code = serializers.CharField(source="spec.code", read_only=True)
-    url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(allow_null=True)
     line_items = serializers.SerializerMethodField()
 
     class Meta:
@@ -77,7 +77,11 @@ class CreativeSerializer(serializers.ModelSerializer):
     """The list shape: facts, status, and how many specs pass and fail."""
 
     status = CreativeStatusField(read_only=True)
-    thumbnail_url = serializers.SerializerMethodField()
+    # Blank until the pipeline has sniffed the bytes, and for tags (no file): "" is a value here.
+    kind = serializers.ChoiceField(choices=CreativeKind.choices, allow_blank=True, read_only=True)
+    detected_format = serializers.ChoiceField(choices=MediaFormat.choices, allow_blank=True, read_only=True)
+    # null until a thumbnail is made, and for tags.
+    thumbnail_url = serializers.SerializerMethodField(allow_null=True)
     passed_specs = serializers.IntegerField(read_only=True)
     failed_specs = serializers.IntegerField(read_only=True)
 
@@ -98,7 +102,9 @@ class CreativeDetailSerializer(CreativeSerializer):
 
     verdicts = SpecVerdictSerializer(many=True, read_only=True)
     renditions = RenditionSerializer(many=True, read_only=True)
-    latest_run = serializers.SerializerMethodField()
+    latest_run = serializers.SerializerMethodField(allow_null=True)
+    # A URL for VAST creatives, "" for every other kind (so not a "uri" in the schema).
+    vast_url = serializers.CharField(read_only=True, help_text="The VAST URL; empty unless delivery is vast.")
 
     class Meta(CreativeSerializer.Meta):
         fields = [*CreativeSerializer.Meta.fields, "original_filename", "bitrate_kbps", "frame_count", "loops",

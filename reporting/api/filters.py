@@ -6,7 +6,7 @@ import django_filters
 from campaigns.api.filters import IdFilter
 from campaigns.choices import LineItemFormat, Phase
 from campaigns.models import Campaign, LineItem
-from reporting.models import DailyPerformance
+from reporting.models import BudgetRecommendation, DailyPerformance
 
 
 class DailyPerformanceFilter(django_filters.FilterSet):
@@ -38,3 +38,13 @@ class PacingLineItemFilter(django_filters.FilterSet):
     class Meta:
         model = LineItem
         fields = ["advertiser", "campaign", "format"]
+
+
+class RecommendationFilter(django_filters.FilterSet):
+    # An id, not a choice of every advertiser: "does not exist" (400) against another advertiser's
+    # (empty list) would tell which ids exist, and an id past BIGINT would reach the database.
+    advertiser = IdFilter(field_name="advertiser_id")
+
+    class Meta:
+        model = BudgetRecommendation
+        fields = ["advertiser", "status"]

@@ -22,7 +22,12 @@ from rest_framework.response import Response
 from campaigns.api.scoping import Conflict, ScopedReadOnlyModelViewSet, service_errors
 from campaigns.choices import Role
 from campaigns.models import Advertiser, Campaign, LineItem
-from reporting.api.filters import DailyPerformanceFilter, PacingCampaignFilter, PacingLineItemFilter
+from reporting.api.filters import (
+    DailyPerformanceFilter,
+    PacingCampaignFilter,
+    PacingLineItemFilter,
+    RecommendationFilter,
+)
 from reporting.api.serializers import (
     CampaignPacingSerializer,
     DailyPerformanceSerializer,
@@ -221,7 +226,7 @@ class RecommendationViewSet(ScopedReadOnlyModelViewSet):
 
     queryset = BudgetRecommendation.objects.select_related("advertiser").prefetch_related("lines__campaign")
     serializer_class = RecommendationSerializer
-    filterset_fields = ["advertiser", "status"]
+    filterset_class = RecommendationFilter
     action_roles = {"accept": Role.MANAGER}
 
     def create(self, request, *args, **kwargs):

@@ -1,16 +1,19 @@
 """Filters by id are plain numbers, not choice fields: a choice field would answer 400 for an id
-that does not exist and 200 for another advertiser's, leaking which ids exist."""
+that does not exist and 200 for another advertiser's, leaking which ids exist. They are bounded
+integers (campaigns.api.filters.IdFilter): "1.5" or an id past BIGINT is a 400, not a database error."""
 
 import django_filters
+
+from campaigns.api.filters import IdFilter, IsoDateTimeFilter
 
 from campaigns.rules.models import Event, EventStatus, MatchStatus, Rule, RuleMatch
 
 
 class EventFilter(django_filters.FilterSet):
-    advertiser = django_filters.NumberFilter(field_name="advertiser")
+    advertiser = IdFilter(field_name="advertiser_id")
     status = django_filters.ChoiceFilter(choices=EventStatus.choices)
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lte")
+    received_after = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = IsoDateTimeFilter(field_name="received_at", lookup_expr="lte")
 
     class Meta:
         model = Event
@@ -18,7 +21,7 @@ class EventFilter(django_filters.FilterSet):
 
 
 class RuleFilter(django_filters.FilterSet):
-    advertiser = django_filters.NumberFilter(field_name="advertiser")
+    advertiser = IdFilter(field_name="advertiser_id")
 
     class Meta:
         model = Rule
@@ -26,10 +29,11 @@ class RuleFilter(django_filters.FilterSet):
 
 
 class RuleMatchFilter(django_filters.FilterSet):
-    advertiser = django_filters.NumberFilter(field_name="advertiser")
-    event = django_filters.NumberFilter(field_name="event")
-    rule = django_filters.NumberFilter(field_name="rule")
+    advertiser = IdFilter(field_name="advertiser_id")
+    event = IdFilter(field_name="event_id")
+    rule = IdFilter(field_name="rule_id")
     status = django_filters.ChoiceFilter(choices=MatchStatus.choices)
+    target_id = IdFilter(min_value=0)
 
     class Meta:
         model = RuleMatch
