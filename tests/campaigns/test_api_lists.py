@@ -129,7 +129,7 @@ def test_campaigns_search_by_name_and_order_by_budget(client, advertiser):
 
 def test_line_items_filter_by_campaign_status_format_and_phase(client, advertiser):
     tree = campaign_tree(advertiser, phase=Phase.AWARENESS)
-    video = LineItemFactory(campaign=tree.campaign, format="video", status=EntityState.PAUSED)
+    video = LineItemFactory(campaign=tree.campaign, name="Outstream prospecting", format="video", status=EntityState.PAUSED)
     other = LineItemFactory(campaign=CampaignFactory(advertiser=advertiser, phase=Phase.CONVERSION))
     url = f"{BASE}/line-items/"
     assert sorted(ids(client.get(url, {"campaign": tree.campaign.pk}))) == sorted([tree.line_item.pk, video.pk])

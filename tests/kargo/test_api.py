@@ -145,3 +145,18 @@ def test_another_advertisers_import_is_not_found(trader_api, other_advertiser):
     job = KargoDealImport.objects.create(advertiser=other_advertiser, content="x")
 
     assert trader_api.get(f"{BASE}/imports/{job.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", [{"width": 0, "height": 0}, {"width": 300}, {"height": 250}])
+def test_a_format_with_a_bad_size_pair_is_a_400_not_a_500(body):
+    from rest_framework.test import APIClient
+
+    from tests.campaigns.factories import UserFactory
+
+    admin = UserFactory(is_superuser=True, is_staff=True)
+    client = APIClient()
+    client.force_authenticate(admin)
+    payload = {"name": "Odd format", "media_type": "display", "is_vast": False, **body}
+    response = client.post("/api/v1/creatives/kargo/formats/", payload, format="json")
+    assert response.status_code == 400, response.content

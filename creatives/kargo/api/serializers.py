@@ -12,6 +12,15 @@ class KargoFormatSerializer(serializers.ModelSerializer):
     class Meta:
         model = KargoFormat
         fields = ["id", "name", "width", "height", "dsp_size", "media_type", "is_vast", "ad_spec", "is_active"]
+        extra_kwargs = {"width": {"min_value": 1}, "height": {"min_value": 1}}
+
+    def validate(self, attrs):
+        # Mirrors the table's check constraint, so a bad pair is a 400, never an IntegrityError.
+        width = attrs.get("width", getattr(self.instance, "width", None))
+        height = attrs.get("height", getattr(self.instance, "height", None))
+        if (width is None) != (height is None):
+            raise serializers.ValidationError({"width": ["Give both width and height, or neither (fluid format)."]})
+        return attrs
 
 
 class KargoDealSerializer(serializers.ModelSerializer):
