@@ -170,6 +170,12 @@ def parse_date(value) -> date | None:
         return None
 
 
+def _amazon_number(value: Decimal) -> str:
+    """A limit as Amazon's messages write it ("1.0", "0.02", "1000.0"), without a float."""
+    text = format(value.normalize(), "f")
+    return text if "." in text else f"{text}.0"
+
+
 class RowValidator:
     """Reads cells for one advertiser's marketplace: bids and budgets are checked against its
     limits, money against its currency's minor unit."""
@@ -177,8 +183,8 @@ class RowValidator:
     def __init__(self, limits: MarketplaceLimits, minor_units: int):
         self.limits = limits
         self.quantum = Decimal(1).scaleb(-minor_units)
-        self.bid_range = f"[{float(limits.bid_min)}, {float(limits.bid_max)}]"
-        self.budget_range = f"[{float(limits.daily_budget_min)}, {float(limits.daily_budget_max)}]"
+        self.bid_range = f"[{_amazon_number(limits.bid_min)}, {_amazon_number(limits.bid_max)}]"
+        self.budget_range = f"[{_amazon_number(limits.daily_budget_min)}, {_amazon_number(limits.daily_budget_max)}]"
 
     def parse(self, number: int, cells: dict) -> Parsed:
         row = Parsed(number, cells)
