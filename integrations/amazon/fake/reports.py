@@ -209,6 +209,8 @@ def _metrics(seed: int, ad_group: dict, day: date) -> dict:
     measurable = int(impressions * rng.uniform(0.85, 0.98))
     viewable = int(measurable * rng.uniform(0.4, 0.8))
     clicks = int(impressions * rng.uniform(0.001, 0.01))
+    # Amazon's report files carry doubles; the fake writes what Amazon writes. Our side parses them
+    # into Decimal at the edge (integrations/sync/performance.py).
     base_bid = float((ad_group.get("bid") or {}).get("baseBid") or 5)
     purchases = int(clicks * rng.uniform(0, 0.1))
     return {
