@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+from decimal import ROUND_HALF_UP, Decimal
 from datetime import date, datetime, timedelta, timezone
 
 from integrations.amazon import limits
@@ -209,13 +210,16 @@ def _metrics(seed: int, ad_group: dict, day: date) -> dict:
     measurable = int(impressions * rng.uniform(0.85, 0.98))
     viewable = int(measurable * rng.uniform(0.4, 0.8))
     clicks = int(impressions * rng.uniform(0.001, 0.01))
-    # Amazon's report files carry doubles; the fake writes what Amazon writes. Our side parses them
-    # into Decimal at the edge (integrations/sync/performance.py).
-    base_bid = float((ad_group.get("bid") or {}).get("baseBid") or 5)
+    # Cost is worked out in Decimal (cents, half up) like any money here; the file then carries it
+    # as a JSON number, as Amazon's do, and our side parses it back into Decimal at the edge
+    # (integrations/sync/performance.py).
+    base_bid = Decimal(str((ad_group.get("bid") or {}).get("baseBid") or 5))
+    pace = Decimal(str(round(rng.uniform(0.6, 1.0), 6)))
+    cost = (Decimal(impressions) / 1000 * base_bid * pace).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     purchases = int(clicks * rng.uniform(0, 0.1))
     return {
         "impressions": impressions, "measurableImpressions": measurable, "viewableImpressions": viewable,
-        "clickThroughs": clicks, "totalCost": round(impressions / 1000 * base_bid * rng.uniform(0.6, 1.0), 2),
+        "clickThroughs": clicks, "totalCost": float(cost),
         "purchases14d": purchases, "sales14d": round(purchases * rng.uniform(10, 60), 2),
         "videoComplete": int(impressions * rng.uniform(0.5, 0.8)) if ad_group.get("inventoryType") in _VIDEO else 0,
     }
