@@ -39,10 +39,28 @@ def pass_second_factor_in_browser(driver, username: str, timeout: float = 15) ->
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(driver, timeout)
-    wait.until(lambda d: "/security/otp/" in d.current_url and d.find_elements(By.ID, "id_token"))
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.expected_conditions import staleness_of
+
+    # The login POST is still navigating when we arrive: elements found mid-navigation can belong
+    # to the page being replaced ("Node … does not belong to the document"), so each attempt finds
+    # them afresh and a failed one is simply tried again.
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,))
+    wait.until(lambda d: "/security/otp/" in d.current_url
+               and d.execute_script("return document.readyState") == "complete")
     device = TOTPDevice.objects.filter(user__username=username).order_by("-confirmed", "-pk").first()
-    driver.find_element(By.ID, "id_token").send_keys(totp_code(device))
-    driver.find_element(By.CSS_SELECTOR, "#otp-form input[type=submit]").click()
+
+    def submit_code(d) -> bool:
+        if "/security/otp/" not in d.current_url:
+            return True  # an earlier attempt went through
+        field = d.find_element(By.ID, "id_token")
+        field.clear()
+        field.send_keys(totp_code(device))
+        d.find_element(By.CSS_SELECTOR, "#otp-form input[type=submit]").click()
+        # Submitted: wait for this page to go before anything else, so the code is sent once.
+        WebDriverWait(d, timeout).until(staleness_of(field))
+        return True
+
+    wait.until(submit_code)
     wait.until(lambda d: "/security/otp/" not in d.current_url
                and d.execute_script("return document.readyState") == "complete")
