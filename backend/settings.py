@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "backend.observability.middleware.RequestIdMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # The database or Redis away: 503 with Retry-After, not a 500 (backend/unavailable.py).
+    "backend.unavailable.DependencyUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Refuses an oversized body by its Content-Length (413) before anything reads it.
     "backend.security.limits.RequestSizeLimitMiddleware",
@@ -108,6 +110,13 @@ if _db["ENGINE"] in ("django.db.backends.postgresql", "django_prometheus.db.back
     _db.setdefault("OPTIONS", {})
     # Fail fast when the database is away instead of hanging a worker.
     _db["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
+    # ... and when it is there but does not answer (saturated, or a lock held for long): the server
+    # cancels any statement running past this (0 = no limit). `manage.py migrate` lifts it for its
+    # own connection (backend/management/commands/migrate.py): a table rewrite may take longer.
+    DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
+    if DB_STATEMENT_TIMEOUT_MS:
+        _options = _db["OPTIONS"].get("options", "")
+        _db["OPTIONS"]["options"] = f"{_options} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}".strip()
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     _db.setdefault("OPTIONS", {})
     # WAL + a busy timeout let the web server and the Huey worker share the file.
@@ -119,12 +128,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Task queue (Huey) --------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Every Redis client (queue, cache, throttle) gives up after these (backend/redis_options.py).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=1.0)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
 HUEY_IMMEDIATE = env.bool("HUEY_IMMEDIATE", default=False)
 if REDIS_URL:
+    import redis as _redis  # noqa: E402
+
+    from backend.redis_options import client_options as _redis_client_options  # noqa: E402
+
     HUEY = {
         "name": env.str("HUEY_NAME", default="adops"),
         "huey_class": "backend.taskqueue.TracedRedisHuey",
-        "url": REDIS_URL,
+        # A pool of our own rather than "url", which Huey opens with no timeouts at all. The
+        # consumer blocks up to 1 s in BRPOP (Huey's read_timeout): its socket waits that much more.
+        "connection_pool": _redis.ConnectionPool.from_url(
+            REDIS_URL,
+            **_redis_client_options(connect_timeout=REDIS_CONNECT_TIMEOUT, socket_timeout=REDIS_SOCKET_TIMEOUT + 1),
+        ),
         "immediate": HUEY_IMMEDIATE,
         "utc": True,
         "consumer": {"workers": env.int("HUEY_WORKERS", default=2), "worker_type": "thread"},
@@ -206,7 +227,8 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error statuses (400/401/403/404/413/415/429) every operation can answer.
+    "DEFAULT_SCHEMA_CLASS": "backend.api.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "COERCE_DECIMAL_TO_STRING": True,
@@ -234,12 +256,17 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Throttle counters live in the cache; with Redis configured, they are shared by every worker.
+# Redis away: the throttle lets requests through (and logs it) rather than take the API down, and
+# stops asking Redis for THROTTLE_FAIL_OPEN_SECONDS so each request does not wait on it.
+THROTTLE_FAIL_OPEN_SECONDS = env.float("THROTTLE_FAIL_OPEN_SECONDS", default=5.0)
+# Seconds a client is told to wait (Retry-After) when a 503 says the database or Redis is away.
+UNAVAILABLE_RETRY_AFTER = env.int("UNAVAILABLE_RETRY_AFTER", default=5)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": _redis_client_options(connect_timeout=REDIS_CONNECT_TIMEOUT, socket_timeout=REDIS_SOCKET_TIMEOUT),
         }
     }
 else:
@@ -288,6 +315,10 @@ AMAZON_ADS_MAX_ATTEMPTS = env.int("AMAZON_ADS_MAX_ATTEMPTS", default=6)  # tries
 AMAZON_ADS_MAX_RETRY_SECONDS = env.int("AMAZON_ADS_MAX_RETRY_SECONDS", default=120)
 AMAZON_ADS_CONNECT_TIMEOUT = env.int("AMAZON_ADS_CONNECT_TIMEOUT", default=5)
 AMAZON_ADS_READ_TIMEOUT = env.int("AMAZON_ADS_READ_TIMEOUT", default=30)
+# Creative push: Amazon registers an uploaded asset asynchronously (up to ~30 min); how often the
+# sync asks, and how long it waits before it leaves the creative for the next run.
+AMAZON_ASSET_POLL_SECONDS = env.float("AMAZON_ASSET_POLL_SECONDS", default=10.0)
+AMAZON_ASSET_MAX_WAIT_SECONDS = env.float("AMAZON_ASSET_MAX_WAIT_SECONDS", default=45 * 60.0)
 
 # --- Creatives (defaults and the rest of the knobs: creatives/conf.py) --------------------------
 _MIB = 1024 * 1024
@@ -393,3 +424,6 @@ REQUEST_BODY_DEFAULT_LIMIT = env.int("REQUEST_BODY_DEFAULT_LIMIT", default=DATA_
 # --- Event-triggered rules: when a claimed or queued event counts as lost ----------------------
 RULE_EVENT_HEARTBEAT_STALE_SECONDS = env.int("RULE_EVENT_HEARTBEAT_STALE_SECONDS", default=120)
 RULE_EVENT_QUEUED_STALE_SECONDS = env.int("RULE_EVENT_QUEUED_STALE_SECONDS", default=600)
+# Events one task claims at most: its own plus queued ones of the same advertiser (one transaction
+# per rule, one round trip to finish them all). Bigger batches: less overhead, later first effects.
+RULE_EVENT_BATCH_SIZE = env.int("RULE_EVENT_BATCH_SIZE", default=50)

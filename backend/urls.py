@@ -15,6 +15,12 @@ api_v1 = [
     path("auth/", include("backend.security.api.urls")),
 ]
 
+# An unreachable database or Redis is a 503 with Retry-After, not a 500 (backend/unavailable.py).
+handler500 = "backend.unavailable.server_error"
+# A URL no route matches, or a body Django refuses, under /api/: JSON like every API error.
+handler400 = "backend.api.errors.bad_request"
+handler404 = "backend.api.errors.not_found"
+
 urlpatterns = [
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),

@@ -37,6 +37,9 @@ def django_env(**extra) -> dict:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=BENCH_DATABASE_URL,
         REDIS_URL=REDIS_URL,
+        # Dataset loads (COPY of a million rows, VACUUM) are single statements that may run past
+        # the production statement timeout; a server that should have it passes it explicitly.
+        DB_STATEMENT_TIMEOUT_MS="0",
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env
@@ -134,6 +137,20 @@ class Gunicorn:
             except FileNotFoundError:  # a worker recycled just now: its time moved to the master
                 pass
         return total
+
+    def worker_pids(self) -> list[int]:
+        return [int(pid) for pid in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
+
+    def worker_rss_kib(self) -> dict[int, int]:
+        """Resident memory (VmRSS, KiB) of each worker process, by pid."""
+        found = {}
+        for pid in self.worker_pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except FileNotFoundError:  # recycled just now
+                continue
+            found[pid] = int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M).group(1))
+        return found
 
     def __exit__(self, *exc):
         if self.proc and self.proc.poll() is None:

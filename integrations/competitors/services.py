@@ -205,12 +205,17 @@ def _emit_events(source: CompetitorSource, moves: list[CompetitorPrice]) -> int:
 
 
 def _redis():
-    url = getattr(settings, "REDIS_URL", "")
+    url = settings.REDIS_URL
     if not url:
         return None
     import redis
 
-    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    from backend.redis_options import client_options
+
+    # The project's timeouts and retry policy: Redis away costs the fetch a bounded wait, not a hang.
+    return redis.Redis.from_url(
+        url, **client_options(connect_timeout=settings.REDIS_CONNECT_TIMEOUT, socket_timeout=settings.REDIS_SOCKET_TIMEOUT)
+    )
 
 
 def _push_to_redis(source: CompetitorSource, prices: list[CompetitorPrice], result: FetchResult) -> None:
