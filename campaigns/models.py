@@ -48,8 +48,14 @@ class ArchivedError(ValidationError):
     """Archived is final: an archived object cannot be changed or revived."""
 
 
+def _finite(value) -> bool:
+    """An amount the rules below can compare. NaN would raise on `<` (InvalidOperation) and
+    infinities are not amounts; clean_fields() already refused both, and anything not converted."""
+    return isinstance(value, Decimal) and value.is_finite()
+
+
 def _check_money(value: Decimal | None, currency: str, field: str, errors: dict) -> None:
-    if not isinstance(value, Decimal) or not value.is_finite():
+    if not _finite(value):
         return  # the field's own validation reports a missing or non-numeric value
     places = CURRENCY_MINOR_UNITS[currency]
     try:
@@ -173,7 +179,7 @@ class Campaign(models.Model):
         _check_name(self.name or "", CAMPAIGN_NAME_MAX, "name", errors)
         if self.end_date and self.start_date and self.end_date < self.start_date:
             errors.setdefault("end_date", []).append("The end date cannot be before the start date.")
-        if self.daily_budget is not None:
+        if _finite(self.daily_budget):
             if self.daily_budget <= 0:
                 errors.setdefault("daily_budget", []).append("The daily budget must be greater than 0.")
             elif self.advertiser_id:
@@ -183,12 +189,12 @@ class Campaign(models.Model):
                         f"The daily budget must be between {limits.daily_budget_min} and "
                         f"{limits.daily_budget_max} {self.advertiser.currency}."
                     )
-        if self.total_budget is not None:
+        if _finite(self.total_budget):
             if self.total_budget <= 0:
                 errors.setdefault("total_budget", []).append("The total budget must be greater than 0.")
-            elif self.daily_budget is not None and self.daily_budget > self.total_budget:
+            elif _finite(self.daily_budget) and self.daily_budget > self.total_budget:
                 errors.setdefault("daily_budget", []).append("The daily budget cannot exceed the total budget.")
-        if self.target_roas is not None and self.target_roas <= 0:
+        if _finite(self.target_roas) and self.target_roas <= 0:
             errors.setdefault("target_roas", []).append("The target ROAS must be greater than 0.")
         if self.advertiser_id:
             _check_money(self.daily_budget, self.advertiser.currency, "daily_budget", errors)
@@ -265,11 +271,11 @@ class LineItem(models.Model):
                 errors.setdefault("start_date", []).append("A line item cannot start before its campaign.")
             if self.end_date and campaign.end_date and self.end_date > campaign.end_date:
                 errors.setdefault("end_date", []).append("A line item cannot end after its campaign.")
-            if self.budget is not None and campaign.total_budget is not None and self.budget > campaign.total_budget:
+            if _finite(self.budget) and campaign.total_budget is not None and self.budget > campaign.total_budget:
                 errors.setdefault("budget", []).append("A line item's budget cannot exceed its campaign's total budget.")
         if self.start_date and self.end_date and self.end_date < self.start_date:
             errors.setdefault("end_date", []).append("The end date cannot be before the start date.")
-        if self.budget is not None and self.budget <= 0:
+        if _finite(self.budget) and self.budget <= 0:
             errors.setdefault("budget", []).append("The budget must be greater than 0.")
         cap = (self.frequency_cap_impressions, self.frequency_cap_period, self.frequency_cap_unit or None)
         if any(v is not None for v in cap) and not all(v is not None for v in cap):

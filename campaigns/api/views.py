@@ -52,14 +52,21 @@ from campaigns.services import (
 _CONFLICT = OpenApiResponse(DetailSerializer, description="Archived (final), or the object may have spend.")
 
 
-def _tree_schema(serializer):
-    """Documents the inherited actions with this viewset's serializer, and the 409s."""
+_PARENT_ARCHIVED = OpenApiResponse(DetailSerializer, description="The parent is archived (final): nothing is "
+                                                                  "created under it.")
+
+
+def _tree_schema(serializer, *, has_parent: bool = True):
+    """Documents the inherited actions with this viewset's serializer, and the 409s (a create
+    under an archived campaign or line item is one too)."""
     state_action = extend_schema(request=None, responses={200: serializer, 409: _CONFLICT})
     with_conflict = extend_schema(responses={200: serializer, 409: _CONFLICT})
+    create = {"create": extend_schema(responses={201: serializer, 409: _PARENT_ARCHIVED})} if has_parent else {}
     return extend_schema_view(
         pause=state_action, enable=state_action, archive=state_action,
         update=with_conflict, partial_update=with_conflict,
         destroy=extend_schema(responses={204: None, 409: _CONFLICT}),
+        **create,
     )
 
 
@@ -127,7 +134,7 @@ class TreeViewSet(ScopedModelViewSet):
         return self._set_state(EntityState.ARCHIVED)
 
 
-@_tree_schema(CampaignSerializer)
+@_tree_schema(CampaignSerializer, has_parent=False)
 class CampaignViewSet(TreeViewSet):
     """Campaigns of the caller's advertisers. Traders edit; budgets, creates and copies need a manager
     (a campaign is a budget). Archived is final (409); only drafts can be deleted."""

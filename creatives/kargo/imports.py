@@ -159,7 +159,7 @@ def _check_row(raw: dict, formats: dict) -> tuple[dict, list[tuple[str, str]]]:
     if values.get("start_date") and values.get("end_date") and values["end_date"] < values["start_date"]:
         problems.append(("end_date", "The end date is before the start date."))
     currency = (raw.get("currency") or "USD").upper()
-    if len(currency) != 3 or not currency.isalpha():
+    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
         problems.append(("currency", f"{raw.get('currency')!r} is not a currency code."))
     values["currency"] = currency
     state = (raw.get("state") or DealState.ENABLED).lower()

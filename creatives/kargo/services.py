@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from campaigns.services import entity_check_modifiable
 from creatives.kargo.choices import DealState, TagType
 from creatives.kargo.models import KargoCreative, KargoDeal, KargoDealTarget, KargoFormat
 from creatives.kargo.validation import validate_creative
@@ -26,6 +27,8 @@ def kargo_creative_create(*, advertiser, name: str, format: KargoFormat, deal: K
                                click_trackers=click_trackers, impression_trackers=impression_trackers)
     if not deal.is_offered_to(advertiser):
         errors.setdefault("deal", []).append(f"Deal {deal.deal_id} is not offered to {advertiser}.")
+    elif deal.state == DealState.ARCHIVED:
+        errors.setdefault("deal", []).append(f"Deal {deal.deal_id} is archived.")
     carried = set(deal.formats.values_list("pk", flat=True))
     if carried and format is not None and format.pk not in carried:
         errors.setdefault("format", []).append(f"Deal {deal.deal_id} does not carry the {format} format.")
@@ -49,7 +52,9 @@ def kargo_creative_create(*, advertiser, name: str, format: KargoFormat, deal: K
 
 def kargo_deal_target_create(*, deal: KargoDeal, line_item, by=None) -> KargoDealTarget:
     """A line item targets a deal. Refused when the deal is not offered to its advertiser or is
-    archived; the push checks dates and floors again, since both can change after this."""
+    archived (ValidationError), or when the line item or its campaign is archived (ArchivedError:
+    archived is final); the push checks dates and floors again, since both can change after this."""
+    entity_check_modifiable(obj=line_item)
     advertiser = line_item.campaign.advertiser
     errors: dict[str, list[str]] = {}
     if not deal.is_offered_to(advertiser):

@@ -54,6 +54,13 @@ def call(method: str, path: str, token: str, *, json_body=None, query=None):
 
 
 def assert_conforms(method: str, path_template: str, response) -> None:
-    """The response matches what the schema documents for its status code (FailureGroup if not)."""
+    """The operation documents the response's status code and media type, and the body matches
+    the schema documented for that code (FailureGroup if not): the fuzzer's checks, on one answer."""
     assert response.status_code < 500, response.get_data(as_text=True)[:2000]
-    _validation_schema()[path_template][method.upper()].validate_response(response)
+    operation = _validation_schema()[path_template][method.upper()]
+    definition = operation.responses.find_by_status_code(response.status_code)
+    assert definition is not None, f"{method.upper()} {path_template} does not document {response.status_code}"
+    media_types = list((operation.definition.raw["responses"].get(str(response.status_code)) or {}).get("content", {}))
+    if media_types and response.get_data():
+        assert response.mimetype in media_types, f"{response.mimetype} is not documented: {media_types}"
+    operation.validate_response(response)

@@ -34,6 +34,18 @@ class KargoDealSerializer(serializers.ModelSerializer):
                   "advertisers", "state", "trafficked", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
+    def validate_deal_id(self, value: str) -> str:
+        # As the CSV import refuses it: the DSP matches deal ids exactly, and a space never is one.
+        if any(ch.isspace() for ch in value):
+            raise serializers.ValidationError("A deal id has no spaces.")
+        return value
+
+    def validate_currency(self, value: str) -> str:
+        # The floor is compared with the advertiser's currency (ISO 4217) before a push.
+        if not (len(value) == 3 and value.isascii() and value.isalpha()):
+            raise serializers.ValidationError(f"{value!r} is not a currency code (three letters, such as USD).")
+        return value.upper()
+
     def get_trafficked(self, deal) -> bool:
         return any(t.trafficked_at for t in deal.targets.all())
 
@@ -52,8 +64,6 @@ class KargoDealSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({"end_date": ["The end date is before the start date."]})
         if attrs.get("floor_cpm") is not None and attrs["floor_cpm"] < 0:
             raise serializers.ValidationError({"floor_cpm": ["The floor cannot be negative."]})
-        if "currency" in attrs:
-            attrs["currency"] = attrs["currency"].upper()
         return attrs
 
     def update(self, deal, validated_data):

@@ -4,7 +4,7 @@ advertiser) and deal-list imports (by advertiser; a job row polled for progress)
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -18,6 +18,7 @@ from campaigns.api.scoping import (
     service_errors,
     validation_detail,
 )
+from campaigns.api.serializers import DetailSerializer
 from campaigns.choices import Role
 from campaigns.permissions import has_role
 from creatives.kargo.api import serializers as s
@@ -78,6 +79,12 @@ class KargoDealTargetViewSet(ScopedQuerysetMixin, mixins.CreateModelMixin, mixin
     queryset = KargoDealTarget.objects.select_related("deal", "line_item")
     serializer_class = s.KargoDealTargetSerializer
     filterset_fields = ["line_item", "deal"]
+
+    @extend_schema(responses={201: s.KargoDealTargetSerializer,
+                              409: OpenApiResponse(DetailSerializer, description="The line item or its campaign "
+                                                   "is archived (archived is final).")})
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer):
         data = serializer.validated_data
