@@ -17,21 +17,21 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from campaigns.admin_console.access import TenantAdmin, has_role
 from campaigns.admin_console.filters import advertiser_filter
 from campaigns.choices import Role
-from campaigns.models import Advertiser, Campaign, LineItem
-from reporting.choices import PerformanceSource, RecommendationStatus
+from campaigns.models import Advertiser, Campaign
+from reporting.choices import ImportStatus, RecommendationStatus
 from reporting.dashboards import advertiser_dashboard, campaign_dashboard
 from reporting.metrics import row_metric_expressions
-from reporting.models import AdvertiserDashboard, BudgetRecommendation, DailyPerformance
+from reporting.models import AdvertiserDashboard, BudgetRecommendation, DailyPerformance, PerformanceImport
 from reporting.recommendations import RecommendationConflict, budget_recommendation_accept, budget_recommendation_propose
 from reporting.selectors import live_q
-from reporting.services import ImportRefused, performance_upsert
-from reporting.uploads import UploadRefused, read_upload
+from reporting.imports import performance_import_create
+from reporting.uploads import UploadRefused
 
 
 def _date_param(request, name: str) -> date | None:
@@ -144,27 +144,15 @@ class DailyPerformanceAdmin(TenantAdmin):
     def upload_view(self, request):
         if not has_role(request, Role.TRADER):
             raise PermissionDenied
-        context = {"errors": None, "error_count": 0}
         if request.method == "POST" and request.FILES.get("file"):
-            user = request.user
             try:
-                parsed = read_upload(request.FILES["file"])
-                result = performance_upsert(
-                    rows=parsed.rows, row_numbers=parsed.row_numbers, source=PerformanceSource.UPLOAD,
-                    line_items=LineItem.objects.visible_to(user, Role.TRADER), visible=LineItem.objects.visible_to(user),
-                )
+                job = performance_import_create(upload=request.FILES["file"], by=request.user)
             except UploadRefused as exc:
                 messages.error(request, f"Nothing imported: {exc}")
-            except ImportRefused as exc:
-                messages.error(request, f"Nothing imported: {exc.error_count} row(s) have errors.")
-                context.update(errors=exc.errors, error_count=exc.error_count)
             else:
-                messages.success(
-                    request, f"Imported {result.rows} row(s): {result.created} new, {result.updated} updated, "
-                    f"{result.unchanged} unchanged.",
-                )
-                return HttpResponseRedirect(reverse("admin:reporting_dailyperformance_changelist"))
-        return _page(self, request, "admin/reporting/dailyperformance/upload.html", "Upload daily performance", context)
+                messages.success(request, "Upload queued: this page shows its progress, then what was imported.")
+                return HttpResponseRedirect(reverse("admin:reporting_performanceimport_change", args=[job.pk]))
+        return _page(self, request, "admin/reporting/dailyperformance/upload.html", "Upload daily performance", {})
 
     def get_urls(self):
         return [
@@ -243,3 +231,69 @@ class BudgetRecommendationAdmin(TenantAdmin):
             path("<int:pk>/accept/", self.admin_site.admin_view(require_POST(self.accept_view)), name="reporting_budgetrecommendation_accept"),
             *super().get_urls(),
         ]
+
+
+@admin.register(PerformanceImport)
+class PerformanceImportAdmin(admin.ModelAdmin):
+    """Performance uploads and their jobs: progress while a worker reads and checks the rows, then
+    what was imported, or why nothing was (the failing rows, by spreadsheet row and column).
+    Each user sees their own uploads (an upload may span advertisers); superusers see all."""
+
+    list_display = ["__str__", "status", "progress_bar", "outcome", "requested_by", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["requested_by"]
+    list_per_page = 50
+    shown = ["filename", "status", "progress_bar", "outcome", "error", "row_errors", "requested_by", "created_at",
+             "started_at", "heartbeat_at", "finished_at", "attempts"]
+    fields = readonly_fields = shown
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def has_module_permission(self, request):
+        return has_role(request, Role.TRADER)
+
+    def has_view_permission(self, request, obj=None):
+        if not has_role(request, Role.TRADER):
+            return False
+        return obj is None or request.user.is_superuser or obj.requested_by_id == request.user.pk
+
+    def has_add_permission(self, request):
+        return False  # uploads start on the daily performance page's upload form
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a job is a record
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="progress")
+    def progress_bar(self, job):
+        refresh = format_html('<meta http-equiv="refresh" content="{}">', 3) if job.status in ImportStatus.active() else ""
+        return format_html(
+            '{}<progress value="{}" max="100" style="width:12em">{}%</progress> {}% <small>({} / {} rows checked)</small>',
+            refresh, job.percent, job.percent, job.percent, f"{job.progress_done:,}", f"{job.progress_total:,}",
+        )
+
+    @admin.display(description="outcome")
+    def outcome(self, job):
+        counts = job.counts or {}
+        if job.status == ImportStatus.SUCCEEDED:
+            return (f"Imported {counts.get('rows', 0):,} row(s): {counts.get('created', 0):,} new, "
+                    f"{counts.get('updated', 0):,} updated, {counts.get('unchanged', 0):,} unchanged.")
+        if job.status == ImportStatus.FAILED:
+            return f"{job.error_count:,} row(s) refused; nothing imported." if job.error_count else "Nothing imported."
+        return "—"
+
+    @admin.display(description="refused rows")
+    def row_errors(self, job):
+        if not job.errors:
+            return "—"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (failure.get("row"), column, problem)
+            for failure in job.errors for column, problems in (failure.get("errors") or {}).items() for problem in problems
+        ))
+        more = f" (first {len(job.errors):,} of {job.error_count:,} shown)" if job.error_count > len(job.errors) else ""
+        return format_html('<p>{} row(s) refused{}</p><table data-table="import-errors"><thead><tr><th>Row</th>'
+                           "<th>Column</th><th>Problem</th></tr></thead><tbody>{}</tbody></table>",
+                           f"{job.error_count:,}", more, rows)

@@ -32,3 +32,16 @@ class Dimension(models.TextChoices):
     LINE_ITEM = "line_item", "Line item"
     DAY = "day"
     WEEK = "week", "Week (starting Monday)"
+
+
+class ImportStatus(models.TextChoices):
+    """A performance upload's job: queued → running (with a heartbeat) → succeeded or failed."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    @classmethod
+    def active(cls) -> list[str]:
+        return [cls.QUEUED, cls.RUNNING]

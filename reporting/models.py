@@ -4,13 +4,15 @@ Metrics (CTR, ROAS, …) are never stored: they are SQL expressions over the sum
 (reporting.metrics), so a report over any grouping is one query and always agrees with the rows.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
 from campaigns.models import MONEY, Advertiser, Campaign, LineItem
 from campaigns.querysets import TenantQuerySet
-from reporting.choices import PerformanceSource, RecommendationStatus
+from reporting.choices import ImportStatus, PerformanceSource, RecommendationStatus
 
 # Delivery counters of a day, and its two money columns (both in the advertiser's currency).
 COUNT_FIELDS = (
@@ -175,3 +177,69 @@ class AdvertiserDashboard(Advertiser):
         proxy = True
         verbose_name = "dashboard"
         verbose_name_plural = "dashboards"
+
+
+def performance_import_path(job: "PerformanceImport", filename: str) -> str:
+    # Never the uploader's name in the path: it is kept in `filename` for display only.
+    suffix = ".xlsx" if str(filename).lower().endswith(".xlsx") else ".csv"
+    return f"reporting/imports/{uuid.uuid4().hex}{suffix}"
+
+
+class PerformanceImportQuerySet(models.QuerySet):
+    def visible_to(self, user, role=None):
+        """An upload may name line items of several advertisers, so it belongs to its uploader:
+        each user sees their own; superusers see all."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(requested_by=user)
+
+
+class PerformanceImport(models.Model):
+    """One CSV/XLSX performance upload, read, checked and written by a worker: every row, or none.
+
+    The row is the job (Huey delivers a task at most once): the task claims it with a token and
+    keeps `heartbeat_at` fresh while it checks rows; the reconciler re-enqueues rows whose
+    heartbeat went stale. The write and the "succeeded" mark commit together, so a job is never
+    half written, and writing it again would change nothing (performance_upsert is idempotent).
+    The line items it may write are those where the uploader is a trader when the job runs.
+    """
+
+    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    file = models.FileField(upload_to=performance_import_path, max_length=255)
+    filename = models.CharField(max_length=255, help_text="The uploaded file's own name (display only).")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True, help_text="rows, created, updated, unchanged.")
+    errors = models.JSONField(
+        default=list, blank=True, help_text='The first failing rows: [{"row": n, "errors": {column: [messages]}}].'
+    )
+    error_count = models.PositiveIntegerField(default=0, help_text="How many rows failed (all of them, not only those listed).")
+    error = models.TextField(blank=True, help_text="Why nothing was imported.")
+    claim_token = models.CharField(max_length=32, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PerformanceImportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "performance import"
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="perfimport_status_hb_idx")]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} {self.filename} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.SUCCEEDED:
+            return 100
+        return min(100, self.progress_done * 100 // self.progress_total) if self.progress_total else 0

@@ -184,14 +184,19 @@ def _consistency_errors(values: dict) -> dict:
     return errors
 
 
+PROGRESS_EVERY = 1000
+
+
 def performance_rows_clean(
-    *, rows: Sequence[Mapping], line_items=None, visible=None, row_numbers: Sequence[int] | None = None, now=None
+    *, rows: Sequence[Mapping], line_items=None, visible=None, row_numbers: Sequence[int] | None = None, now=None,
+    progress=None,
 ) -> list[DailyPerformance]:
     """Validate every row; return unsaved DailyPerformance objects or raise ImportRefused.
 
     `line_items` are the line items the caller may write (default: all). A row naming any other
     line item is refused as "does not exist", exactly like an id that does not exist, unless it
     is in `visible` (the caller can see it): then the message says the role is missing.
+    `progress(done, total)` is called every PROGRESS_EVERY rows checked.
     """
     numbers = list(row_numbers) if row_numbers is not None else list(range(1, len(rows) + 1))
     parsed = [_parse_row(raw) for raw in rows]
@@ -204,7 +209,10 @@ def performance_rows_clean(
     todays: dict[str, date] = {}
     seen: dict[tuple, int] = {}
     objects, failures = [], []
-    for number, (values, errors) in zip(numbers, parsed):
+    total = len(parsed)
+    for index, (number, (values, errors)) in enumerate(zip(numbers, parsed), start=1):
+        if progress is not None and index % PROGRESS_EVERY == 0:
+            progress(index, total)
         line_item = found.get(values.get("line_item_id"))
         if "line_item_id" in values and line_item is None:
             pk = values["line_item_id"]
@@ -255,23 +263,9 @@ def _existing(objects: list[DailyPerformance]) -> dict[tuple, dict]:
     return {(r["line_item_id"], r["date"]): r for r in rows if (r["line_item_id"], r["date"]) in keys}
 
 
-def performance_upsert(
-    *,
-    rows: Sequence[Mapping],
-    source: str = PerformanceSource.API,
-    line_items=None,
-    visible=None,
-    row_numbers: Sequence[int] | None = None,
-    now=None,
-    batch_size: int = 2000,
-) -> UpsertResult:
-    """Validate all rows, then insert new days and replace changed ones in one transaction.
-
-    Rows are mappings with the keys of COLUMNS (date, line_item_id, impressions, …); optional
-    counters default to 0. Raises ImportRefused (nothing written) when any row is invalid.
-    Idempotent: the same rows again report them unchanged and write nothing.
-    """
-    objects = performance_rows_clean(rows=rows, line_items=line_items, visible=visible, row_numbers=row_numbers, now=now)
+def performance_rows_write(*, objects: list[DailyPerformance], source: str, batch_size: int = 2000) -> UpsertResult:
+    """Insert new days and replace changed ones (objects from performance_rows_clean), in one
+    transaction (the caller's, if it holds one). Rows equal to the stored day are left alone."""
     with transaction.atomic():
         existing = _existing(objects)
         changed, created = [], 0
@@ -296,11 +290,32 @@ def performance_upsert(
     )
 
 
+def performance_upsert(
+    *,
+    rows: Sequence[Mapping],
+    source: str = PerformanceSource.API,
+    line_items=None,
+    visible=None,
+    row_numbers: Sequence[int] | None = None,
+    now=None,
+    batch_size: int = 2000,
+) -> UpsertResult:
+    """Validate all rows, then insert new days and replace changed ones in one transaction.
+
+    Rows are mappings with the keys of COLUMNS (date, line_item_id, impressions, …); optional
+    counters default to 0. Raises ImportRefused (nothing written) when any row is invalid.
+    Idempotent: the same rows again report them unchanged and write nothing.
+    """
+    objects = performance_rows_clean(rows=rows, line_items=line_items, visible=visible, row_numbers=row_numbers, now=now)
+    return performance_rows_write(objects=objects, source=source, batch_size=batch_size)
+
+
 __all__ = [
     "COLUMNS",
     "ImportRefused",
     "REQUIRED_COLUMNS",
     "UpsertResult",
     "performance_rows_clean",
+    "performance_rows_write",
     "performance_upsert",
 ]

@@ -1,27 +1,48 @@
 """Reading performance uploads (CSV or XLSX) into rows for reporting.services.performance_upsert.
 
-Refused before any parsing: files over the size limit, names that are not .csv/.xlsx, content
-that does not match the name, and XLSX archives that could be zip bombs (openpyxl has no guard:
-a small crafted file can unpack to gigabytes), judged from the archive's own directory.
-Formulas are never evaluated: a formula cell arrives as its text and is refused as a value.
+Two steps, because the reading runs in a worker (reporting.imports) and the request should not:
+
+* `check_upload`, at upload time: the name must be .csv or .xlsx, the size under the limit, the
+  first bytes those of the format the name claims. Cheap, nothing is parsed.
+* `read_upload_file`, in the job: the whole file. A CSV must be UTF-8 text; an XLSX goes through
+  the bulk sheets' guard (campaigns.bulksheets.safety.check_workbook) before openpyxl sees it:
+  zip bombs judged from the directory and then by inflating every part (an entry whose directory
+  lies about its size is caught), DTDs and entities, other encodings, and formula cells (never
+  evaluated: the file is refused with the cell's reference).
+
+Limits are settings, read when used: REPORTING_UPLOAD_MAX_BYTES, REPORTING_UPLOAD_MAX_ROWS,
+REPORTING_UPLOAD_MAX_UNPACKED_BYTES.
 """
 
 import csv
 import io
 import re
-import zipfile
 from dataclasses import dataclass
 
 from django.conf import settings
 
+from campaigns.bulksheets.safety import SheetRefused, check_workbook
 from reporting.services import COLUMNS, REQUIRED_COLUMNS
 
-MAX_UPLOAD_BYTES = getattr(settings, "REPORTING_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
-MAX_ROWS = getattr(settings, "REPORTING_UPLOAD_MAX_ROWS", 100_000)
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 100
-MAX_ARCHIVE_ENTRIES = 1_000
 _ZIP_MAGIC = b"PK\x03\x04"
+_SNIFF_BYTES = 64 * 1024
+
+
+def max_upload_bytes() -> int:
+    return getattr(settings, "REPORTING_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+
+
+def max_rows() -> int:
+    return getattr(settings, "REPORTING_UPLOAD_MAX_ROWS", 100_000)
+
+
+def max_unpacked_bytes() -> int:
+    return getattr(settings, "REPORTING_UPLOAD_MAX_UNPACKED_BYTES", 200 * 1024 * 1024)
+
+
+# The limit when this module was loaded (the request-size middleware's rule is built from the
+# same setting); the checks below read the setting afresh.
+MAX_UPLOAD_BYTES = max_upload_bytes()
 
 # Header spellings accepted for each column (compared after lower-casing and folding spaces,
 # hyphens and dots to "_"): ours, and the names Amazon's DSP and bulk-sheet reports use.
@@ -86,12 +107,12 @@ def _rows(lines) -> Upload:
     else:
         raise UploadRefused("The file is empty.")
     names = _columns(list(headers))
-    rows, numbers = [], []
+    rows, numbers, limit = [], [], max_rows()
     for number, values in enumerate(iterator, start=header_number + 1):
         if not any(v is not None and str(v).strip() for v in values):
             continue  # blank lines between blocks are harmless
-        if len(rows) >= MAX_ROWS:
-            raise UploadRefused(f"More than {MAX_ROWS:,} rows; split the file.")
+        if len(rows) >= limit:
+            raise UploadRefused(f"More than {limit:,} rows; split the file.")
         row = {}
         for index, value in enumerate(values):
             name = names[index] if index < len(names) else None
@@ -106,41 +127,21 @@ def _rows(lines) -> Upload:
     return Upload(rows, numbers)
 
 
-def _check_archive(data: io.BytesIO) -> None:
-    try:
-        archive = zipfile.ZipFile(data)
-    except zipfile.BadZipFile:
-        raise UploadRefused("This .xlsx file is damaged or not an Excel workbook.") from None
-    with archive:
-        entries = archive.infolist()
-        if len(entries) > MAX_ARCHIVE_ENTRIES:
-            raise UploadRefused("This .xlsx file has too many parts.")
-        unpacked = sum(e.file_size for e in entries)
-        packed = sum(e.compress_size for e in entries)
-        if unpacked > MAX_UNPACKED_BYTES:
-            raise UploadRefused(f"This .xlsx file unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB.")
-        for entry in entries:
-            if entry.file_size > MAX_COMPRESSION_RATIO * max(entry.compress_size, 1):
-                raise UploadRefused("This .xlsx file is compressed suspiciously well (over 100:1); refused.")
-        if unpacked > MAX_COMPRESSION_RATIO * max(packed, 1):
-            raise UploadRefused("This .xlsx file is compressed suspiciously well (over 100:1); refused.")
-        if "xl/workbook.xml" not in archive.namelist():
-            raise UploadRefused("This archive is not an Excel workbook.")
-    data.seek(0)
-
-
-def _read_xlsx(data: io.BytesIO) -> Upload:
+def _read_xlsx(handle) -> Upload:
     from openpyxl import load_workbook
 
-    _check_archive(data)
     try:
-        # read_only streams the sheet; data_only=False keeps formulas as their text (never run).
-        workbook = load_workbook(data, read_only=True, data_only=False)
+        check_workbook(handle, max_bytes=max_upload_bytes(), max_unpacked=max_unpacked_bytes())
+    except SheetRefused as exc:
+        raise UploadRefused(str(exc)) from None
+    try:
+        # read_only streams the sheet; data_only=False would keep a formula as its text, but the
+        # guard has already refused any workbook holding one.
+        workbook = load_workbook(handle, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds on malformed parts
         raise UploadRefused(f"This .xlsx file could not be read ({type(exc).__name__}).") from None
     try:
-        sheet = workbook.worksheets[0]
-        return _rows(sheet.iter_rows(values_only=True))
+        return _rows(workbook.worksheets[0].iter_rows(values_only=True))
     finally:
         workbook.close()
 
@@ -161,19 +162,52 @@ def _read_csv(data: bytes) -> Upload:
         raise UploadRefused(f"The CSV file is malformed: {exc}.") from None
 
 
-def read_upload(upload) -> Upload:
-    """Rows of an uploaded file (a Django UploadedFile or any object with name, size, read)."""
-    name = (getattr(upload, "name", "") or "").lower()
-    size = getattr(upload, "size", None)
-    if size is not None and size > MAX_UPLOAD_BYTES:
-        raise UploadRefused(f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
+def _too_large() -> UploadRefused:
+    return UploadRefused(f"The file is larger than {max_upload_bytes() // 2**20} MB.")
+
+
+def check_upload(name: str, size: int | None, head: bytes) -> None:
+    """The checks made when a file is uploaded, before a job is queued: the name, the size and
+    the first bytes (`head`, up to 64 KiB). Raises UploadRefused."""
+    name = (name or "").lower()
+    if size is not None and size > max_upload_bytes():
+        raise _too_large()
     if not name.endswith((".csv", ".xlsx")):
         raise UploadRefused("Upload a .csv or .xlsx file.")
-    data = upload.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadRefused(f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
+    if size == 0 or not head:
+        raise UploadRefused("The file is empty.")
     if name.endswith(".xlsx"):
-        if not data.startswith(_ZIP_MAGIC):
+        if not head.startswith(_ZIP_MAGIC):
             raise UploadRefused("This file is named .xlsx but is not an Excel workbook.")
-        return _read_xlsx(io.BytesIO(data))
+    elif head.startswith(_ZIP_MAGIC) or b"\x00" in head:
+        raise UploadRefused("This is not a text CSV file (binary content).")
+
+
+def sniff(upload) -> bytes:
+    """The first bytes of an uploaded file, which is left at its start."""
+    upload.seek(0)
+    head = upload.read(_SNIFF_BYTES)
+    upload.seek(0)
+    return head
+
+
+def read_upload_file(handle, name: str) -> Upload:
+    """Rows of a stored upload: `handle` is a seekable binary file, `name` tells its format."""
+    handle.seek(0, 2)
+    size = handle.tell()
+    handle.seek(0)
+    check_upload(name, size, handle.read(_SNIFF_BYTES))
+    handle.seek(0)
+    if name.lower().endswith(".xlsx"):
+        return _read_xlsx(handle)
+    data = handle.read(max_upload_bytes() + 1)
+    if len(data) > max_upload_bytes():
+        raise _too_large()
     return _read_csv(data)
+
+
+def read_upload(upload) -> Upload:
+    """Rows of an uploaded file (a Django UploadedFile, or any seekable file with a name)."""
+    name = getattr(upload, "name", "") or ""
+    check_upload(name, getattr(upload, "size", None), sniff(upload))
+    return read_upload_file(upload, name)

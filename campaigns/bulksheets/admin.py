@@ -17,6 +17,7 @@ from campaigns.admin_console.access import TenantAdmin, has_role
 from campaigns.admin_console.filters import advertiser_filter
 from campaigns.bulksheets.api.views import file_response
 from campaigns.bulksheets.choices import ApplyMode, JobKind, JobStatus
+from campaigns.bulksheets.metrics import MetricsRange
 from campaigns.bulksheets.models import BulkSheetJob
 from campaigns.bulksheets.safety import SheetRefused, check_name_and_size
 from campaigns.bulksheets.services import (
@@ -37,11 +38,22 @@ class BulkSheetJobForm(forms.ModelForm):
 
     class Meta:
         model = BulkSheetJob
-        fields = ["advertiser", "kind", "mode"]
+        fields = ["advertiser", "kind", "mode", "metrics_start", "metrics_end"]
+        labels = {"metrics_start": "Performance from", "metrics_end": "Performance to"}
+        help_texts = {"metrics_start": "Exports: fill Impressions … ROAS of campaign and ad group rows with their "
+                                       "delivery over these days (both, or neither for blank columns)."}
 
     def clean(self):
         data = super().clean()
         upload, kind, advertiser = data.get("upload"), data.get("kind"), data.get("advertiser")
+        start, end = data.get("metrics_start"), data.get("metrics_end")
+        if kind == JobKind.IMPORT and (start or end):
+            self.add_error("metrics_start", "Only an export has performance columns.")
+        else:
+            try:
+                MetricsRange.of(start, end)
+            except ValueError as exc:
+                self.add_error("metrics_end" if start else "metrics_start", str(exc))
         if kind == JobKind.IMPORT:
             if not upload:
                 self.add_error("upload", "An import needs the sheet.")
@@ -68,14 +80,22 @@ class BulkSheetJobAdmin(TenantAdmin):
     ordering = ["-created_at", "-id"]
     list_per_page = 50
     shown = ["advertiser", "kind", "status", "progress_bar", "outcome", "buttons", "dry_run", "error", "files",
-             "mode", "resolved_mode", "apply_mode", "filename", "requested_by", "confirmed_by", "created_at",
-             "started_at", "heartbeat_at", "confirmed_at", "finished_at"]
+             "mode", "resolved_mode", "apply_mode", "metrics_start", "metrics_end", "filename", "requested_by",
+             "confirmed_by", "created_at", "started_at", "heartbeat_at", "confirmed_at", "finished_at"]
+
+    hidden_for = {
+        JobKind.IMPORT: {"metrics_start", "metrics_end"},
+        JobKind.EXPORT: {"buttons", "dry_run", "mode", "resolved_mode", "apply_mode", "confirmed_by", "confirmed_at"},
+    }
+
+    def _shown(self, job) -> list[str]:
+        return [name for name in self.shown if name not in self.hidden_for.get(job.kind, ())]
 
     def get_fields(self, request, obj=None):
-        return ["advertiser", "kind", "mode", "upload"] if obj is None else self.shown
+        return ["advertiser", "kind", "mode", "upload", "metrics_start", "metrics_end"] if obj is None else self._shown(obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.shown
+        return [] if obj is None else self._shown(obj)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -92,7 +112,8 @@ class BulkSheetJobAdmin(TenantAdmin):
             bulk_sheet_import_create(advertiser=data["advertiser"], fileobj=upload, filename=upload.name,
                                      by=request.user, mode=data["mode"], job=obj)
         else:
-            bulk_sheet_export_create(advertiser=data["advertiser"], by=request.user, job=obj)
+            bulk_sheet_export_create(advertiser=data["advertiser"], by=request.user, job=obj,
+                                     metrics_start=data.get("metrics_start"), metrics_end=data.get("metrics_end"))
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, f"{obj.get_kind_display()} queued: this page shows its progress.", messages.SUCCESS)
@@ -102,7 +123,7 @@ class BulkSheetJobAdmin(TenantAdmin):
 
     @admin.display(description="progress")
     def progress_bar(self, job):
-        refresh = format_html('<meta http-equiv="refresh" content="3">') if job.status in _ACTIVE else ""
+        refresh = format_html('<meta http-equiv="refresh" content="{}">', 3) if job.status in _ACTIVE else ""
         return format_html(
             '{}<progress value="{}" max="100" style="width:12em">{}%</progress> {}% <small>({} / {})</small>',
             refresh, job.percent, job.percent, job.percent, f"{job.progress_done:,}", f"{job.progress_total:,}",

@@ -46,6 +46,9 @@ class BulkSheetJob(models.Model):
                             help_text="The uploaded sheet (imports) or the produced one (exports).")
     filename = models.CharField(max_length=255, blank=True)
     error_file = models.FileField(upload_to=bulk_sheet_path, max_length=255, blank=True)
+    metrics_start = models.DateField(null=True, blank=True,
+                                     help_text="Exports: the first day whose delivery fills the performance columns.")
+    metrics_end = models.DateField(null=True, blank=True, help_text="Exports: the last day (inclusive).")
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)
@@ -90,6 +93,12 @@ class BulkSheetJob(models.Model):
     @property
     def has_errors(self) -> bool:
         return bool(self.counts.get("errors"))
+
+    @property
+    def metrics_range(self):
+        from campaigns.bulksheets.metrics import MetricsRange
+
+        return MetricsRange.of(self.metrics_start, self.metrics_end)
 
 
 class PlacementAdjustment(models.Model):

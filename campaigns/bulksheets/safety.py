@@ -17,7 +17,8 @@ openpyxl also parses through defusedxml once it is installed (it is: requirement
 error workbook and the tests rely on that as a second line, not as the first.
 
 Limits are settings (read when used, so an operator or a test can change them):
-BULKSHEET_MAX_UPLOAD_BYTES, BULKSHEET_MAX_UNPACKED_BYTES, BULKSHEET_MAX_ROWS.
+BULKSHEET_MAX_UPLOAD_BYTES, BULKSHEET_MAX_UNPACKED_BYTES, BULKSHEET_MAX_ROWS. Other uploads of
+.xlsx files (reporting's performance imports) run the same `check_workbook` with their own limits.
 """
 
 import re
@@ -80,20 +81,22 @@ def check_name_and_size(name: str, size: int | None) -> None:
         raise SheetRefused("The file is empty.")
 
 
-def check_workbook(handle) -> None:
+def check_workbook(handle, *, max_bytes: int | None = None, max_unpacked: int | None = None) -> None:
     """Refuse a workbook that is not one, could be a zip bomb, declares a DTD, is not UTF-8 or
-    holds formulas. `handle` is a seekable binary file; it is left at its start."""
+    holds formulas. `handle` is a seekable binary file; it is left at its start. The limits
+    default to the bulk-sheet settings; other uploads pass their own."""
+    max_bytes = max_upload_bytes() if max_bytes is None else max_bytes
     handle.seek(0)
     if handle.read(4) != _ZIP_MAGIC:
         raise SheetRefused("This file is named .xlsx but is not an Excel workbook.")
     handle.seek(0, 2)
-    if handle.tell() > max_upload_bytes():
-        raise SheetRefused(f"The file is larger than {max_upload_bytes() // 2**20} MB.")
+    if handle.tell() > max_bytes:
+        raise SheetRefused(f"The file is larger than {max_bytes // 2**20} MB.")
     handle.seek(0)
     try:
         with zipfile.ZipFile(handle) as archive:
             entries = archive.infolist()
-            _check_directory(archive, entries)
+            _check_directory(archive, entries, max_unpacked_bytes() if max_unpacked is None else max_unpacked)
             for entry in entries:
                 _scan_entry(archive, entry)
     except zipfile.BadZipFile as exc:
@@ -104,7 +107,7 @@ def check_workbook(handle) -> None:
         handle.seek(0)
 
 
-def _check_directory(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo]) -> None:
+def _check_directory(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], limit: int) -> None:
     if len(entries) > MAX_ARCHIVE_ENTRIES:
         raise SheetRefused("This .xlsx file has too many parts.")
     names = {e.filename for e in entries}
@@ -114,7 +117,6 @@ def _check_directory(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo]) -
         raise SheetRefused("This workbook contains macros; save it as a plain .xlsx workbook.")
     unpacked = sum(e.file_size for e in entries)
     packed = sum(e.compress_size for e in entries)
-    limit = max_unpacked_bytes()
     if unpacked > limit:
         raise SheetRefused(f"This .xlsx file unpacks to more than {limit // 2**20} MB.")
     too_dense = unpacked > MAX_COMPRESSION_RATIO * max(packed, 1) or any(

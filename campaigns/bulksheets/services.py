@@ -24,6 +24,7 @@ from backend.observability.context import current_request_id
 from campaigns.bulksheets.applier import plan_apply
 from campaigns.bulksheets.choices import ApplyMode, ImportMode, JobKind, JobStatus
 from campaigns.bulksheets.differ import Differ
+from campaigns.bulksheets.metrics import MetricsRange
 from campaigns.bulksheets.models import BulkSheetJob, bulk_sheet_path
 from campaigns.bulksheets.plan import Plan
 from campaigns.bulksheets.reader import ID_SPACE_OURS, Sheet, raw_rows, read_sheet
@@ -110,9 +111,15 @@ def bulk_sheet_import_create(*, advertiser, fileobj, filename: str, by=None, mod
     return job
 
 
-def bulk_sheet_export_create(*, advertiser, by=None, job: BulkSheetJob | None = None, enqueue: bool = True) -> BulkSheetJob:
+def bulk_sheet_export_create(*, advertiser, by=None, job: BulkSheetJob | None = None, enqueue: bool = True,
+                             metrics_start=None, metrics_end=None) -> BulkSheetJob:
+    """Queue an export of the advertiser's tree. With both days given, the performance columns of
+    campaign and ad group rows carry their delivery over that range (ValueError for a range that
+    is half given, reversed or too long: see campaigns.bulksheets.metrics.MetricsRange)."""
+    MetricsRange.of(metrics_start, metrics_end)
     job = job or BulkSheetJob()
     job.advertiser, job.kind, job.status = advertiser, JobKind.EXPORT, JobStatus.QUEUED
+    job.metrics_start, job.metrics_end = metrics_start, metrics_end
     job.requested_by = by if getattr(by, "pk", None) else None
     job.request_id, job.heartbeat_at = current_request_id() or "", timezone.now()
     job.save()
@@ -343,7 +350,8 @@ def bulk_sheet_export(*, job_id: int, echo=None) -> BulkSheetJob | None:
         rows = {}
 
         def write(spool):
-            rows["n"] = write_export(advertiser=job.advertiser, handle=spool, progress=beat, total=total)
+            rows["n"] = write_export(advertiser=job.advertiser, handle=spool, progress=beat, total=total,
+                                     metrics=job.metrics_range)
 
         name = _store(job, write)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

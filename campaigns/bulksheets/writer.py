@@ -1,7 +1,9 @@
 """Workbooks out: an advertiser's campaign tree in Amazon's download layout, and the error
 workbook of an import. Both stream through openpyxl's write-only mode (rows go to a temporary
 file as they are appended), and the export reads the tree through database iterators merged in
-tree order, so memory does not grow with the number of rows.
+tree order, so memory does not grow with the number of rows. With a date range, campaign and ad
+group rows carry their delivery in the performance columns (campaigns.bulksheets.metrics), read
+the same way: two more grouped queries, streamed and merged.
 """
 
 from collections.abc import Callable, Iterator
@@ -22,6 +24,7 @@ from campaigns.bulksheets.columns import (
     TARGETING_TYPE_LABELS,
     WIDTH,
 )
+from campaigns.bulksheets.metrics import METRIC_SLICE, MetricsRange, metric_rows
 from campaigns.bulksheets.models import CampaignNegativeKeyword, CampaignNegativeTarget, PlacementAdjustment
 from campaigns.bulksheets.reader import ID_SPACE_OURS
 from campaigns.bulksheets.safety import neutralise
@@ -80,10 +83,22 @@ def export_row_count(advertiser) -> int:
             + sum(m.objects.filter(**by_line_item).count() for m in (ProductAd, Keyword, ProductTarget)))
 
 
-def export_rows(advertiser) -> Iterator[list]:
+_NO_ROWS = iter(())
+
+
+def _by_ad_group(rows) -> Iterator[tuple]:
+    # (campaign id, line item id, *values) → ((campaign id, line item id), *values): one merge key
+    # in the order the export walks ad groups.
+    for row in rows:
+        yield ((row[0], row[1]), *row[2:])
+
+
+def export_rows(advertiser, metrics: MetricsRange | None = None) -> Iterator[list]:
     """The advertiser's tree as sheet rows, in Amazon's order: a campaign, its bidding
     adjustments, each ad group with its product ads, keywords and targets, then the campaign's
-    negatives. One query per model, each read in chunks."""
+    negatives. One query per model, each read in chunks. With `metrics`, campaign and ad group
+    rows carry their delivery over that range (numbers only: nothing there can start a formula);
+    the rest of the performance columns stay blank, as they do without it."""
     by_campaign = {"campaign__advertiser": advertiser}
     by_line_item = {"line_item__campaign__advertiser": advertiser}
     child_order = ("line_item__campaign_id", "line_item_id", "id")
@@ -105,6 +120,11 @@ def export_rows(advertiser) -> Iterator[list]:
                              "bid", "state", order=child_order))
     targets = _Merge(stream(ProductTarget.objects.filter(**by_line_item), "line_item_id", "id", "expression",
                             "negative", "bid", "state", order=child_order))
+    if metrics is not None:
+        campaign_figures, group_figures = metric_rows(advertiser=advertiser, span=metrics)
+    else:
+        campaign_figures, group_figures = _NO_ROWS, _NO_ROWS
+    campaign_metrics, group_metrics = _Merge(campaign_figures), _Merge(_by_ad_group(group_figures))
     campaigns = Campaign.objects.filter(advertiser=advertiser).order_by("id").values_list(
         "id", "name", "status", "start_date", "end_date", "targeting_type", "daily_budget", "bidding_strategy"
     ).iterator(chunk_size=_CHUNK)
@@ -123,6 +143,8 @@ def export_rows(advertiser) -> Iterator[list]:
         cells[_CAMPAIGN_NAME], cells[_START], cells[_END] = name_cell, _day(start), _day(end)
         cells[_TARGETING], cells[_STATE], cells[_CAMPAIGN_STATE_INFO] = TARGETING_TYPE_LABELS.get(targeting), state, state
         cells[_BUDGET], cells[_STRATEGY] = budget, strategy_label
+        for figures in campaign_metrics.take(cid):
+            cells[METRIC_SLICE] = figures[1:]
         yield cells
         for _, placement, percentage in placements.take(cid):
             cells = row("Bidding Adjustment")
@@ -134,6 +156,8 @@ def export_rows(advertiser) -> Iterator[list]:
             cells[_AD_GROUP_ID], cells[_AD_GROUP_NAME], cells[_AD_GROUP_NAME_INFO] = lid_text, group_cell, group_cell
             cells[_STATE], cells[_CAMPAIGN_STATE_INFO], cells[_AD_GROUP_STATE_INFO] = group_status, state, group_status
             cells[_DEFAULT_BID] = cells[_DEFAULT_BID_INFO] = default_bid
+            for figures in group_metrics.take((cid, lid)):
+                cells[METRIC_SLICE] = figures[1:]
             yield cells
             for _, pk, sku, asin, ad_state in ads.take(lid):
                 cells = row("Product Ad")
@@ -162,14 +186,19 @@ def export_rows(advertiser) -> Iterator[list]:
             yield cells
 
 
-def _config_rows(advertiser, id_space: str) -> list[list[str]]:
-    return [["key", "value"], ["version", "2"], ["id_space", id_space], ["advertiser", str(advertiser.pk)],
-            ["currency", advertiser.currency], ["marketplace", advertiser.country],
-            ["generated_at", timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")]]
+def _config_rows(advertiser, id_space: str, metrics: MetricsRange | None = None) -> list[list[str]]:
+    lines = [["key", "value"], ["version", "2"], ["id_space", id_space], ["advertiser", str(advertiser.pk)],
+             ["currency", advertiser.currency], ["marketplace", advertiser.country],
+             ["generated_at", timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")]]
+    if metrics is not None:
+        lines += [["performance_from", _day(metrics.start)], ["performance_to", _day(metrics.end)]]
+    return lines
 
 
-def write_export(*, advertiser, handle, progress: Callable[[int, int], None] | None = None, total: int = 0) -> int:
-    """Write the export workbook to `handle` (binary, writable); returns the number of rows."""
+def write_export(*, advertiser, handle, progress: Callable[[int, int], None] | None = None, total: int = 0,
+                 metrics: MetricsRange | None = None) -> int:
+    """Write the export workbook to `handle` (binary, writable); returns the number of rows.
+    `metrics`: the days whose delivery fills the performance columns (None: blank)."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -178,13 +207,13 @@ def write_export(*, advertiser, handle, progress: Callable[[int, int], None] | N
     sheet.append(DOWNLOAD_HEADERS)
     append = sheet.append
     written = 0
-    for written, cells in enumerate(export_rows(advertiser), start=1):
+    for written, cells in enumerate(export_rows(advertiser, metrics), start=1):
         append(cells)
         if progress is not None and written % _CHUNK == 0:
             progress(written, total)
     config = workbook.create_sheet(CONFIG_SHEET)
     config.sheet_state = "hidden"
-    for line in _config_rows(advertiser, ID_SPACE_OURS):
+    for line in _config_rows(advertiser, ID_SPACE_OURS, metrics):
         config.append(line)
     workbook.save(handle)
     if progress is not None:

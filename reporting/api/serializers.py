@@ -3,6 +3,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.api.scoping import PK_MAX, ScopedPrimaryKeyRelatedField
@@ -10,7 +11,7 @@ from campaigns.choices import LineItemFormat, Phase
 from campaigns.models import Advertiser
 from reporting.choices import Dimension, PacingStatus
 from reporting.metrics import METRICS
-from reporting.models import BudgetRecommendation, BudgetRecommendationLine, DailyPerformance
+from reporting.models import BudgetRecommendation, BudgetRecommendationLine, DailyPerformance, PerformanceImport
 from reporting.recommendations import DEFAULT_LOOKBACK_DAYS, DEFAULT_MAX_SHARE, DEFAULT_MIN_SHARE
 from reporting.reports import MAX_DAYS, MAX_DIMENSIONS, ReportSpec
 
@@ -113,11 +114,48 @@ class UploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=False, use_url=False)
 
 
-class ImportResultSerializer(serializers.Serializer):
-    rows = serializers.IntegerField()
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
+class ImportCountsSerializer(serializers.Serializer):
+    """What an import found (rows) and, once it succeeded, what it did with them."""
+
+    rows = serializers.IntegerField(required=False)
+    created = serializers.IntegerField(required=False)
+    updated = serializers.IntegerField(required=False)
+    unchanged = serializers.IntegerField(required=False)
+
+
+class ImportRowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="The spreadsheet's row number (the header is row 1).")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                   help_text="Column → problems.")
+
+
+class ImportProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    percent = serializers.IntegerField()
+
+
+class PerformanceImportSerializer(serializers.ModelSerializer):
+    """An upload's job: poll it until status is succeeded or failed."""
+
+    progress = serializers.SerializerMethodField()
+    counts = ImportCountsSerializer(read_only=True)
+    errors = ImportRowErrorSerializer(many=True, read_only=True,
+                                      help_text="The first failing rows (error_count counts them all).")
+    requested_by = serializers.StringRelatedField(allow_null=True)
+
+    class Meta:
+        model = PerformanceImport
+        fields = [
+            "id", "status", "filename", "progress", "counts", "errors", "error_count", "error", "requested_by",
+            "created_at", "started_at", "heartbeat_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ImportProgressSerializer)
+    def get_progress(self, job) -> dict:
+        return ImportProgressSerializer({"done": job.progress_done, "total": job.progress_total,
+                                         "percent": job.percent}).data
 
 
 class PacingSerializer(serializers.Serializer):

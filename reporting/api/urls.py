@@ -12,10 +12,10 @@ router.register("performance", views.DailyPerformanceViewSet, basename="performa
 router.register("pacing/campaigns", views.CampaignPacingViewSet, basename="campaign-pacing")
 router.register("pacing/line-items", views.LineItemPacingViewSet, basename="lineitem-pacing")
 router.register("recommendations", views.RecommendationViewSet, basename="recommendation")
+router.register("imports", views.PerformanceImportViewSet, basename="import")
 
 urlpatterns = [
     path("report/", views.ReportView.as_view(), name="report"),
     path("report/export/", views.ReportExportView.as_view(), name="report-export"),
-    path("imports/", views.ImportView.as_view(), name="import"),
     *router.urls,
 ]

@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import F
 from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -32,17 +32,17 @@ from reporting.api.serializers import (
     CampaignPacingSerializer,
     DailyPerformanceSerializer,
     ExportParamsSerializer,
-    ImportResultSerializer,
     PacingSerializer,
+    PerformanceImportSerializer,
     RecommendationSerializer,
     ReportParamsSerializer,
     UploadSerializer,
     query_data,
 )
-from reporting.choices import PerformanceSource
 from reporting.exports import export_response
 from reporting.metrics import row_metric_expressions
-from reporting.models import BudgetRecommendation, DailyPerformance
+from reporting.imports import performance_import_create
+from reporting.models import BudgetRecommendation, DailyPerformance, PerformanceImport
 from reporting.recommendations import (
     RecommendationConflict,
     budget_recommendation_accept,
@@ -57,8 +57,7 @@ from reporting.reports import (
     report_totals,
 )
 from reporting.selectors import live_campaigns, live_line_items, pacing_for_campaigns, pacing_for_line_items
-from reporting.services import ImportRefused, performance_upsert
-from reporting.uploads import UploadRefused, read_upload
+from reporting.uploads import UploadRefused
 
 REPORT_PARAMETERS = [
     OpenApiParameter("group_by", str, required=True, description="advertiser, campaign, phase, line_item, day, week (comma-separated, up to 3)"),
@@ -134,33 +133,37 @@ class ReportExportView(ReportMixin, GenericAPIView):
         return export_response(file_format=self.params["file_format"], filename=filename, header=columns, rows=rows)
 
 
-class ImportView(GenericAPIView):
-    """Upload daily performance as CSV or XLSX: every row valid, or nothing written (400 with
-    the failing rows). Re-uploading a day replaces it; the same file twice changes nothing."""
+class PerformanceImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Daily performance uploads (CSV or XLSX), read and written by a worker: POST the file (202),
+    then poll the job until it succeeded (counts) or failed (nothing written; `errors` lists the
+    failing rows, `error` says why). Every row valid, or nothing written; re-uploading a day
+    replaces it, and the same file twice changes nothing. Each user sees their own uploads."""
 
+    queryset = PerformanceImport.objects.select_related("requested_by")
+    serializer_class = PerformanceImportSerializer
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
-    serializer_class = UploadSerializer
+    filterset_fields = ["status"]
+    ordering_fields = ["created_at", "id"]
 
-    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: ImportResultSerializer})
-    def post(self, request):
-        user = request.user
-        if not Advertiser.objects.visible_to(user, Role.TRADER).exists():
+    def get_queryset(self):
+        return super().get_queryset().visible_to(self.request.user)
+
+    def get_serializer_class(self):
+        return UploadSerializer if self.action == "create" else PerformanceImportSerializer
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={202: PerformanceImportSerializer})
+    def create(self, request, *args, **kwargs):
+        if not Advertiser.objects.visible_to(request.user, Role.TRADER).exists():
             raise PermissionDenied("Importing performance needs the trader role on an advertiser.")
         upload = self.get_serializer(data=request.data)
         upload.is_valid(raise_exception=True)
         try:
-            parsed = read_upload(upload.validated_data["file"])
-            result = performance_upsert(
-                rows=parsed.rows, row_numbers=parsed.row_numbers, source=PerformanceSource.UPLOAD,
-                line_items=LineItem.objects.visible_to(user, Role.TRADER), visible=LineItem.objects.visible_to(user),
-            )
+            job = performance_import_create(upload=upload.validated_data["file"], by=request.user)
         except UploadRefused as exc:
             raise ValidationError({"file": [str(exc)]}) from None
-        except ImportRefused as exc:
-            # Not a ValidationError: DRF would turn the row numbers into strings.
-            return Response({"rows": exc.errors, "error_count": exc.error_count}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(ImportResultSerializer(result).data, status=status.HTTP_201_CREATED)
+        data = PerformanceImportSerializer(job, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
 class DailyPerformanceViewSet(ScopedReadOnlyModelViewSet):
@@ -241,7 +244,10 @@ class RecommendationViewSet(ScopedReadOnlyModelViewSet):
             )
         return Response(self.get_serializer(self.get_queryset().get(pk=recommendation.pk)).data, status=201)
 
-    @extend_schema(request=None, responses={200: RecommendationSerializer})
+    @extend_schema(request=None, responses={
+        200: RecommendationSerializer,
+        409: OpenApiResponse(description="Accepted or superseded already, or the budgets changed since it was proposed."),
+    })
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         recommendation = self.get_object()

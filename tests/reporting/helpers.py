@@ -39,3 +39,16 @@ def zip_bomb(name="bomb.xlsx", unpacked_mb=50) -> SimpleUploadedFile:
         archive.writestr("xl/workbook.xml", "<workbook/>")
         archive.writestr("xl/worksheets/sheet1.xml", b"0" * (unpacked_mb * 2**20))
     return SimpleUploadedFile(name, out.getvalue())
+
+
+def lying_xlsx(data: bytes, part: str, *, claimed_size: int) -> bytes:
+    """The archive `data` with `part`'s uncompressed size in the central directory replaced by
+    `claimed_size` (the local header and the data untouched): a directory that lies."""
+    import struct
+
+    out = bytearray(data)
+    name = part.encode()
+    offset = next(i for i in range(len(out))
+                  if out[i:i + 4] == b"PK\x01\x02" and out[i + 46:i + 46 + len(name)] == name)
+    out[offset + 24:offset + 28] = struct.pack("<I", claimed_size)
+    return bytes(out)

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from campaigns.models import Campaign, ChangeRecord
 from reporting.choices import RecommendationStatus
-from reporting.models import BudgetRecommendation, DailyPerformance
+from reporting.models import BudgetRecommendation, DailyPerformance, PerformanceImport
 from tests.campaigns.factories import CampaignFactory, LineItemFactory
 from tests.reporting.factories import as_of, deliver
 from tests.reporting.helpers import csv_file
@@ -86,26 +86,75 @@ def test_a_dashboard_without_delivery_says_so(staff, advertiser):
     assert "No delivery in this period" in html
 
 
-def test_a_trader_uploads_performance_in_the_console(staff, advertiser):
+def _upload(client, file, capture):
+    with capture(execute=True):  # the job runs (Huey is immediate in tests) once the upload commits
+        return client.post(reverse("admin:reporting_dailyperformance_upload"), {"file": file})
+
+
+def test_a_trader_uploads_performance_in_the_console_and_follows_the_job(staff, advertiser, django_capture_on_commit_callbacks):
     item = LineItemFactory(campaign__advertiser=advertiser)
     client = staff("trader")
-    response = client.post(reverse("admin:reporting_dailyperformance_upload"),
-                           {"file": csv_file([[as_of(advertiser), item.pk, 100, 1, 0, "2.00", 0, 0, 0, 0, 0]])}, follow=True)
-    assert "Imported 1 row(s): 1 new" in response.content.decode()
+    response = _upload(client, csv_file([[as_of(advertiser), item.pk, 100, 1, 0, "2.00", 0, 0, 0, 0, 0]]),
+                       django_capture_on_commit_callbacks)
+    job = PerformanceImport.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:reporting_performanceimport_change", args=[job.pk])
+    html = client.get(response["Location"]).content.decode()
+    assert "Imported 1 row(s): 1 new, 0 updated, 0 unchanged." in html
+    assert '<progress value="100" max="100"' in html and "refresh" not in html
     assert DailyPerformance.objects.count() == 1
+    assert "performance.csv" in client.get(reverse("admin:reporting_performanceimport_changelist")).content.decode()
 
 
-def test_console_upload_errors_are_listed_by_row_and_nothing_is_written(staff, advertiser):
+def test_a_queued_upload_shows_its_progress_and_refreshes_itself(staff, advertiser):
     item = LineItemFactory(campaign__advertiser=advertiser)
-    response = staff("trader").post(reverse("admin:reporting_dailyperformance_upload"),
-                                    {"file": csv_file([[as_of(advertiser), item.pk, 100, 1, 0, "-2.00", 0, 0, 0, 0, 0]])})
-    html = response.content.decode()
-    assert "1 row refused" in html and "Cannot be negative." in html
+    client = staff("trader")
+    client.post(reverse("admin:reporting_dailyperformance_upload"),
+                {"file": csv_file([[as_of(advertiser), item.pk, 100, 1, 0, "2.00", 0, 0, 0, 0, 0]])})  # never committed: stays queued
+    job = PerformanceImport.objects.get()
+    html = client.get(reverse("admin:reporting_performanceimport_change", args=[job.pk])).content.decode()
+    assert '<meta http-equiv="refresh" content="3">' in html and '<progress value="0" max="100"' in html
+
+
+def test_console_upload_errors_are_listed_by_row_and_nothing_is_written(staff, advertiser, django_capture_on_commit_callbacks):
+    item = LineItemFactory(campaign__advertiser=advertiser)
+    client = staff("trader")
+    response = _upload(client, csv_file([[as_of(advertiser), item.pk, 100, 1, 0, "-2.00", 0, 0, 0, 0, 0]]),
+                       django_capture_on_commit_callbacks)
+    html = client.get(response["Location"]).content.decode()
+    assert "1 row(s) refused; nothing imported." in html
+    assert re.search(r"<td>2</td><td>spend</td><td>Cannot be negative.</td>", html)
     assert DailyPerformance.objects.count() == 0
 
 
+def test_a_file_refused_at_upload_is_a_message_and_nothing_is_queued(staff):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = staff("trader").post(reverse("admin:reporting_dailyperformance_upload"),
+                                    {"file": SimpleUploadedFile("report.pdf", b"%PDF-1.7")}, follow=True)
+    assert "Nothing imported: Upload a .csv or .xlsx file." in response.content.decode()
+    assert not PerformanceImport.objects.exists()
+
+
 def test_a_viewer_cannot_upload(staff):
-    assert staff("viewer").get(reverse("admin:reporting_dailyperformance_upload")).status_code == 403
+    client = staff("viewer")
+    assert client.get(reverse("admin:reporting_dailyperformance_upload")).status_code == 403
+    assert client.get(reverse("admin:reporting_performanceimport_changelist")).status_code == 403
+
+
+def test_another_users_upload_is_not_found(staff, advertiser, make_member, django_capture_on_commit_callbacks):
+    item = LineItemFactory(campaign__advertiser=advertiser)
+    client = staff("trader")
+    _upload(client, csv_file([[as_of(advertiser), item.pk, 100, 1, 0, "2.00", 0, 0, 0, 0, 0]]),
+            django_capture_on_commit_callbacks)
+    job = PerformanceImport.objects.get()
+    colleague = make_member(advertiser, "trader", username="colleague")
+    colleague.is_staff = True
+    colleague.save(update_fields=["is_staff"])
+    client.force_login(colleague)
+    response = client.get(reverse("admin:reporting_performanceimport_change", args=[job.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("admin:index")  # Django's "doesn't exist"
+    assert "performance.csv" not in client.get(reverse("admin:reporting_performanceimport_changelist")).content.decode()
 
 
 def test_the_daily_rows_page_lists_only_the_members_rows(staff, live, other_advertiser):

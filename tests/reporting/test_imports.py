@@ -1,18 +1,22 @@
-"""Performance imports: valid files upsert idempotently; anything invalid is refused whole."""
+"""Performance imports: valid files upsert idempotently; anything invalid is refused whole.
 
+Uploads run as jobs (reporting.imports): the API answers 202 with the job, Huey (immediate in
+tests) runs it once the request's transaction commits, and the job tells the outcome."""
+
+import io
+import zipfile
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from reporting import uploads
-from reporting.models import DailyPerformance
+from reporting.models import DailyPerformance, PerformanceImport
 from reporting.services import ImportRefused, performance_upsert
 from reporting.uploads import UploadRefused, read_upload
 from tests.campaigns.factories import AdvertiserFactory, LineItemFactory
 from tests.reporting.factories import as_of
-from tests.reporting.helpers import csv_file, xlsx_bytes, xlsx_file, zip_bomb
+from tests.reporting.helpers import csv_file, lying_xlsx, xlsx_bytes, xlsx_file, zip_bomb
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/reporting/imports/"
@@ -40,8 +44,21 @@ def refused(rows, **kwargs) -> dict:
     return {column: messages for failure in caught.value.errors for column, messages in failure["errors"].items()}
 
 
-def upload(api_for, user, file):
-    return api_for(user).post(URL, {"file": file}, format="multipart")
+@pytest.fixture
+def upload(api_for, django_capture_on_commit_callbacks):
+    """upload(user, file) → (the POST's response, the job as the API shows it afterwards)."""
+
+    def send(user, file):
+        client = api_for(user)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(URL, {"file": file}, format="multipart")
+        if response.status_code != 202:
+            return response, None
+        job = client.get(f"{URL}{response.json()['id']}/")
+        assert job.status_code == 200
+        return response, job.json()
+
+    return send
 
 
 # --- the service ---------------------------------------------------------------------------
@@ -180,20 +197,22 @@ def test_semicolon_separated_csv_is_read(line_item):
     assert parsed.rows[0]["spend"] == "2,5"  # read as text, then refused as an amount by the service
 
 
-def test_an_xlsx_file_imports_and_keeps_numbers_and_dates(line_item, api_for, trader):
+def test_an_xlsx_file_imports_and_keeps_numbers_and_dates(line_item, upload, trader):
     day = as_of(line_item.campaign.advertiser)
     file = xlsx_file([[day, line_item.pk, 1000, 10, 1, 12.34, 50, 600, 800, 0, 0]])
-    response = upload(api_for, trader, file)
-    assert response.status_code == 201, response.json()
+    response, job = upload(trader, file)
+    assert response.status_code == 202, response.json()
+    assert job["status"] == "succeeded", job
     stored = DailyPerformance.objects.get()
     assert (stored.date, stored.spend, stored.impressions) == (day, Decimal("12.34"), 1000)
 
 
-def test_an_xlsx_formula_is_never_evaluated_and_is_refused(line_item, api_for, trader):
+def test_an_xlsx_formula_is_never_evaluated_and_refuses_the_file(line_item, upload, trader):
     file = xlsx_file([[as_of(line_item.campaign.advertiser), line_item.pk, 1000, 10, 1, "=5*2", 0, 0, 0, 0, 0]])
-    response = upload(api_for, trader, file)
-    assert response.status_code == 400
-    assert "Formulas" in response.json()["rows"][0]["errors"]["spend"][0]
+    _, job = upload(trader, file)
+    assert job["status"] == "failed"
+    assert "Cell F2 holds a formula" in job["error"]
+    assert DailyPerformance.objects.count() == 0
 
 
 @pytest.mark.parametrize("file,message", [
@@ -201,34 +220,53 @@ def test_an_xlsx_formula_is_never_evaluated_and_is_refused(line_item, api_for, t
     (SimpleUploadedFile("report.pdf", b"%PDF-1.7"), "Upload a .csv or .xlsx file."),
     (SimpleUploadedFile("report.csv", xlsx_bytes([])), "not a text CSV"),
     (SimpleUploadedFile("report.csv", b"date,spend\x00\x01"), "not a text CSV"),
-    (SimpleUploadedFile("report.csv", "date;dépense".encode("latin-1")), "UTF-8"),
     (SimpleUploadedFile("report.xlsx", b"date,line_item_id\n2024-01-01,1\n"), "not an Excel workbook"),
-    (SimpleUploadedFile("report.xlsx", b"PK\x03\x04 not really a zip"), "damaged"),
 ])
-def test_it_refuses_files_of_the_wrong_type(file, message, api_for, trader):
-    response = upload(api_for, trader, file)
+def test_it_refuses_files_of_the_wrong_type_at_upload(file, message, upload, trader):
+    response, _ = upload(trader, file)
     assert response.status_code == 400
     assert message in response.json()["file"][0]
+    assert not PerformanceImport.objects.exists() and DailyPerformance.objects.count() == 0
+
+
+@pytest.mark.parametrize("file,message", [
+    (SimpleUploadedFile("report.csv", "date;dépense".encode("latin-1")), "UTF-8"),
+    (SimpleUploadedFile("report.xlsx", b"PK\x03\x04 not really a zip"), "damaged"),
+])
+def test_files_whose_content_is_wrong_fail_their_job(file, message, upload, trader, line_item):
+    response, job = upload(trader, file)
+    assert response.status_code == 202
+    assert job["status"] == "failed" and message in job["error"], job
     assert DailyPerformance.objects.count() == 0
 
 
-def test_it_refuses_an_oversize_file(monkeypatch, line_item, api_for, trader):
-    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 1024)
+def test_it_refuses_an_oversize_file(settings, line_item, upload, trader):
+    settings.REPORTING_UPLOAD_MAX_BYTES = 1024
     rows = [[as_of(line_item.campaign.advertiser) - timedelta(days=n), line_item.pk, 1, 0, 0, "1", 0, 0, 0, 0, 0] for n in range(100)]
-    response = upload(api_for, trader, csv_file(rows))
+    response, _ = upload(trader, csv_file(rows))
     assert response.status_code == 400
     assert "larger than" in response.json()["file"][0]
     assert DailyPerformance.objects.count() == 0
 
 
-def test_it_refuses_a_zip_bomb_before_unpacking_it(api_for, trader):
-    response = upload(api_for, trader, zip_bomb())
-    assert response.status_code == 400
-    assert "100:1" in response.json()["file"][0]
+def test_it_refuses_a_zip_bomb_before_unpacking_it(upload, trader):
+    _, job = upload(trader, zip_bomb())
+    assert job["status"] == "failed" and "100:1" in job["error"]
 
 
-def test_it_refuses_too_many_rows(monkeypatch, line_item):
-    monkeypatch.setattr(uploads, "MAX_ROWS", 3)
+def test_it_refuses_a_zip_whose_directory_lies_about_an_entrys_size(line_item, upload, trader):
+    """The directory claims the sheet unpacks to 100 bytes (so the ratio checks pass); the guard
+    inflates it and does not trust the claim (openpyxl would have trusted it)."""
+    data = lying_xlsx(xlsx_bytes([[as_of(line_item.campaign.advertiser), line_item.pk, 1, 0, 0, "1", 0, 0, 0, 0, 0]]),
+                      "xl/worksheets/sheet1.xml", claimed_size=100)
+    assert zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml").file_size == 100
+    _, job = upload(trader, SimpleUploadedFile("report.xlsx", data))
+    assert job["status"] == "failed" and "damaged" in job["error"], job
+    assert DailyPerformance.objects.count() == 0
+
+
+def test_it_refuses_too_many_rows(settings, line_item):
+    settings.REPORTING_UPLOAD_MAX_ROWS = 3
     rows = [["2024-01-0%d" % n, line_item.pk, 1, 0, 0, "1", 0, 0, 0, 0, 0] for n in range(1, 6)]
     with pytest.raises(UploadRefused, match="More than 3 rows"):
         read_upload(csv_file(rows))
@@ -252,48 +290,60 @@ def test_an_empty_file_is_refused():
 # --- the endpoint --------------------------------------------------------------------------
 
 
-def test_an_upload_reports_its_counts_and_a_repeat_changes_nothing(line_item, api_for, trader):
+def test_an_upload_reports_its_counts_and_a_repeat_changes_nothing(line_item, upload, trader):
     rows = [[as_of(line_item.campaign.advertiser) - timedelta(days=n), line_item.pk, 1000, 10, 1, "5.00", "20.00", 600, 800, 0, 0] for n in range(3)]
-    first = upload(api_for, trader, csv_file(rows))
-    again = upload(api_for, trader, csv_file(rows))
-    assert first.status_code == again.status_code == 201
-    assert first.json() == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0}
-    assert again.json() == {"rows": 3, "created": 0, "updated": 0, "unchanged": 3}
+    first, first_job = upload(trader, csv_file(rows))
+    again, again_job = upload(trader, csv_file(rows))
+    assert first.status_code == again.status_code == 202
+    assert first.json()["status"] == "queued"  # the answer comes before the worker runs it
+    assert (first_job["status"], first_job["counts"]) == ("succeeded", {"rows": 3, "created": 3, "updated": 0, "unchanged": 0})
+    assert (again_job["status"], again_job["counts"]) == ("succeeded", {"rows": 3, "created": 0, "updated": 0, "unchanged": 3})
+    assert first_job["progress"] == {"done": 3, "total": 3, "percent": 100}
 
 
-def test_row_errors_come_back_with_the_spreadsheet_row_and_column(line_item, api_for, trader):
+def test_row_errors_come_back_with_the_spreadsheet_row_and_column(line_item, upload, trader):
     day = as_of(line_item.campaign.advertiser)
     rows = [[day, line_item.pk, 10, 1, 0, "1", 0, 0, 0, 0, 0], [day - timedelta(days=1), line_item.pk, 10, 1, 0, "NaN", 0, 0, 0, 0, 0]]
-    response = upload(api_for, trader, csv_file(rows))
-    assert response.status_code == 400
-    body = response.json()
-    assert body["error_count"] == 1
-    assert body["rows"] == [{"row": 3, "errors": {"spend": ["Expected a finite amount (NaN and infinity are refused)."]}}]
+    _, job = upload(trader, csv_file(rows))
+    assert (job["status"], job["error_count"], job["counts"]) == ("failed", 1, {"rows": 2})
+    assert job["errors"] == [{"row": 3, "errors": {"spend": ["Expected a finite amount (NaN and infinity are refused)."]}}]
+    assert "1 row(s) have errors" in job["error"]
+    assert DailyPerformance.objects.count() == 0  # the valid row is not written either
 
 
-def test_a_viewer_cannot_import(line_item, api_for, viewer):
-    response = upload(api_for, viewer, csv_file([[as_of(line_item.campaign.advertiser), line_item.pk, 1, 0, 0, "1", 0, 0, 0, 0, 0]]))
+def test_a_viewer_cannot_import(line_item, upload, viewer):
+    response, _ = upload(viewer, csv_file([[as_of(line_item.campaign.advertiser), line_item.pk, 1, 0, 0, "1", 0, 0, 0, 0, 0]]))
     assert response.status_code == 403
+    assert not PerformanceImport.objects.exists()
 
 
-def test_a_viewer_on_one_advertiser_is_told_the_role_is_missing_there(line_item, api_for, make_member, other_advertiser):
+def test_a_viewer_on_one_advertiser_is_told_the_role_is_missing_there(line_item, upload, make_member, other_advertiser):
     user = make_member(line_item.campaign.advertiser, "viewer")
     from campaigns.models import Membership
 
     Membership.objects.create(user=user, advertiser=other_advertiser, role="trader")
-    response = upload(api_for, user, csv_file([[as_of(line_item.campaign.advertiser), line_item.pk, 1, 0, 0, "1", 0, 0, 0, 0, 0]]))
-    assert response.status_code == 400
-    assert "trader role" in response.json()["rows"][0]["errors"]["line_item_id"][0]
+    _, job = upload(user, csv_file([[as_of(line_item.campaign.advertiser), line_item.pk, 1, 0, 0, "1", 0, 0, 0, 0, 0]]))
+    assert job["status"] == "failed"
+    assert "trader role" in job["errors"][0]["errors"]["line_item_id"][0]
 
 
 def test_anonymous_uploads_are_refused(anon_api):
     assert anon_api.post(URL, {}, format="multipart").status_code == 401
+    assert anon_api.get(URL).status_code == 401
 
 
 def test_a_request_without_a_file_is_refused(api_for, trader):
     response = api_for(trader).post(URL, {}, format="multipart")
     assert response.status_code == 400 and "file" in response.json()
 
+
+def test_each_user_sees_only_their_own_uploads(line_item, upload, trader, make_member, api_for, superuser):
+    _, job = upload(trader, csv_file([[as_of(line_item.campaign.advertiser), line_item.pk, 1, 0, 0, "1", 0, 0, 0, 0, 0]]))
+    colleague = make_member(line_item.campaign.advertiser, "trader")
+    assert api_for(colleague).get(f"{URL}{job['id']}/").status_code == 404
+    assert api_for(colleague).get(URL).json()["count"] == 0
+    assert [j["id"] for j in api_for(trader).get(URL).json()["results"]] == [job["id"]]
+    assert api_for(superuser).get(f"{URL}{job['id']}/").status_code == 200
 
 
 def test_the_amazon_sync_writes_through_the_same_service_and_is_labelled(line_item):

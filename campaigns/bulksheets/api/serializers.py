@@ -1,8 +1,10 @@
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.api.scoping import ScopedPrimaryKeyRelatedField
 from campaigns.bulksheets.choices import ApplyMode, ImportMode, JobKind
+from campaigns.bulksheets.metrics import MetricsRange
 from campaigns.bulksheets.models import BulkSheetJob
 from campaigns.models import Advertiser
 
@@ -14,12 +16,24 @@ class BulkSheetCreateSerializer(serializers.Serializer):
     advertiser = ScopedPrimaryKeyRelatedField(queryset=Advertiser.objects.all())
     file = serializers.FileField(required=False, allow_empty_file=False, use_url=False)
     mode = serializers.ChoiceField(choices=ImportMode.choices, default=ImportMode.AUTO)
+    metrics_start = serializers.DateField(
+        required=False, allow_null=True,
+        help_text="Exports: the first day whose delivery fills the performance columns (Impressions … ROAS) of "
+                  "campaign and ad group rows. Give both days or neither (blank columns).")
+    metrics_end = serializers.DateField(required=False, allow_null=True, help_text="Exports: the last day, inclusive.")
 
     def validate(self, attrs):
         if attrs["kind"] == JobKind.IMPORT and not attrs.get("file"):
             raise serializers.ValidationError({"file": ["An import needs the .xlsx file."]})
         if attrs["kind"] == JobKind.EXPORT and attrs.get("file"):
             raise serializers.ValidationError({"file": ["An export takes no file."]})
+        start, end = attrs.get("metrics_start"), attrs.get("metrics_end")
+        if attrs["kind"] == JobKind.IMPORT and (start or end):
+            raise serializers.ValidationError({"metrics_start": ["Only an export has performance columns."]})
+        try:
+            MetricsRange.of(start, end)
+        except ValueError as exc:
+            raise serializers.ValidationError({"metrics_end" if start else "metrics_start": [str(exc)]}) from None
         return attrs
 
 
@@ -34,22 +48,38 @@ class ProgressSerializer(serializers.Serializer):
     percent = serializers.IntegerField()
 
 
+class UnsetAsNullChoiceField(serializers.ChoiceField):
+    """A choice the job sets along the way (resolved mode after the dry run, apply mode on
+    confirmation): stored as "" until then, answered as null, so the value is always one of the
+    documented choices or null."""
+
+    def to_representation(self, value):
+        return None if value in ("", None) else super().to_representation(value)
+
+
 class BulkSheetJobSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     file_url = serializers.SerializerMethodField()
     error_file_url = serializers.SerializerMethodField()
-    requested_by = serializers.StringRelatedField()
-    confirmed_by = serializers.StringRelatedField()
+    resolved_mode = UnsetAsNullChoiceField(
+        choices=ImportMode.choices, allow_null=True, read_only=True,
+        help_text="Imports: how blank-Operation rows were read (null until the dry run).")
+    apply_mode = UnsetAsNullChoiceField(choices=ApplyMode.choices, allow_null=True, read_only=True,
+                                        help_text="Imports: what was confirmed (null until confirmed).")
+    # Null: a job made by a command, or by a user since deleted (or, for confirmed_by, not confirmed).
+    requested_by = serializers.StringRelatedField(allow_null=True)
+    confirmed_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = BulkSheetJob
         fields = [
             "id", "kind", "advertiser", "status", "mode", "resolved_mode", "apply_mode", "filename", "progress",
-            "counts", "diff", "error", "file_url", "error_file_url", "requested_by", "confirmed_by", "created_at",
-            "started_at", "heartbeat_at", "confirmed_at", "finished_at",
+            "counts", "diff", "error", "file_url", "error_file_url", "metrics_start", "metrics_end", "requested_by",
+            "confirmed_by", "created_at", "started_at", "heartbeat_at", "confirmed_at", "finished_at",
         ]
         read_only_fields = fields
 
+    @extend_schema_field(ProgressSerializer)
     def get_progress(self, job) -> dict:
         return ProgressSerializer({"done": job.progress_done, "total": job.progress_total, "percent": job.percent}).data
 

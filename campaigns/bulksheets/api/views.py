@@ -71,7 +71,8 @@ class BulkSheetJobViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.Ret
         advertiser = data["advertiser"]
         if data["kind"] == JobKind.EXPORT:
             self.check_role(advertiser.pk, Role.VIEWER)
-            job = bulk_sheet_export_create(advertiser=advertiser, by=request.user)
+            job = bulk_sheet_export_create(advertiser=advertiser, by=request.user,
+                                           metrics_start=data.get("metrics_start"), metrics_end=data.get("metrics_end"))
         else:
             self.check_role(advertiser.pk, Role.TRADER)
             upload = data["file"]

@@ -7,6 +7,7 @@ than in a worker, so the bar follows it.
 import shutil
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -62,6 +63,11 @@ class Command(BaseCommand):
         export = sub.add_parser("export", help="Write the advertiser's tree to an .xlsx file.")
         export.add_argument("--advertiser", required=True, help="Advertiser id or exact name.")
         export.add_argument("--output", "-o", required=True, help="Where to write the .xlsx.")
+        export.add_argument("--performance-from", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                            help="Fill the performance columns (Impressions … ROAS) of campaign and ad group rows "
+                                 "with their delivery from this day …")
+        export.add_argument("--performance-to", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                            help="… to this day, inclusive (both, or neither for blank columns).")
         imp = sub.add_parser("import", help="Dry-run (and with --apply, apply) an .xlsx bulk sheet.")
         imp.add_argument("file", help="The .xlsx sheet.")
         imp.add_argument("--advertiser", required=True, help="Advertiser id or exact name.")
@@ -92,8 +98,12 @@ class Command(BaseCommand):
             raise CommandError(f"No user {username!r}.")
         return user
 
-    def handle_export(self, *, advertiser, output, **options):
-        job = bulk_sheet_export_create(advertiser=self._advertiser(advertiser), enqueue=False)
+    def handle_export(self, *, advertiser, output, performance_from=None, performance_to=None, **options):
+        try:
+            job = bulk_sheet_export_create(advertiser=self._advertiser(advertiser), enqueue=False,
+                                           metrics_start=performance_from, metrics_end=performance_to)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         bar = ProgressBar(sys.stderr, "exporting")
         job = bulk_sheet_export(job_id=job.pk, echo=bar)
         bar.finish()

@@ -101,3 +101,56 @@ def test_a_viewer_exports_but_does_not_import_or_confirm(api_for, viewer, trader
     assert _upload(client, advertiser, CREATE.read_bytes()).status_code == 403
     assert client.post(f"{URL}{job['id']}/confirm/", {"mode": "all"}, format="json").status_code == 403
     assert client.get(f"{URL}{job['id']}/").status_code == 200
+
+
+def test_an_export_fills_the_performance_columns_over_the_given_days(api_for, viewer, advertiser,
+                                                                     django_capture_on_commit_callbacks):
+    from tests.campaigns.factories import LineItemFactory
+    from tests.reporting.factories import DailyPerformanceFactory, as_of
+
+    day = as_of(advertiser)
+    DailyPerformanceFactory(line_item=LineItemFactory(campaign__advertiser=advertiser), date=day, impressions=777)
+    client = api_for(viewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(URL, {"kind": "export", "advertiser": advertiser.pk, "metrics_start": str(day),
+                                    "metrics_end": str(day)}, format="json")
+    job = client.get(f"{URL}{created.json()['id']}/").json()
+
+    assert (job["metrics_start"], job["metrics_end"]) == (str(day), str(day))
+    sheet = load_workbook(io.BytesIO(b"".join(client.get(urlparse(job["file_url"]).path).streaming_content)))
+    impressions = [r[-11] for r in sheet["Sponsored Products Campaigns"].iter_rows(min_row=2, values_only=True)]
+    assert impressions == [777, 777]  # the campaign and its ad group
+
+
+def test_a_half_or_reversed_performance_range_is_refused(api_for, viewer, trader, advertiser):
+    client = api_for(viewer)
+    half = client.post(URL, {"kind": "export", "advertiser": advertiser.pk, "metrics_start": "2026-01-02"}, format="json")
+    backwards = client.post(URL, {"kind": "export", "advertiser": advertiser.pk, "metrics_start": "2026-01-02",
+                                  "metrics_end": "2026-01-01"}, format="json")
+    on_import = _upload(api_for(trader), advertiser, CREATE.read_bytes(), metrics_start="2026-01-01",
+                        metrics_end="2026-01-02")
+
+    assert half.status_code == 400 and "both" in half.json()["metrics_end"][0]
+    assert backwards.status_code == 400 and "cannot be before" in backwards.json()["metrics_end"][0]
+    assert on_import.status_code == 400 and "Only an export" in on_import.json()["metrics_start"][0]
+
+
+def test_unset_modes_and_users_answer_null_and_match_the_schema(trader, advertiser):
+    """Schemathesis found "" for the modes (not in their enums) and null users (not allowed)."""
+    from rest_framework.authtoken.models import Token
+
+    from campaigns.bulksheets.services import bulk_sheet_export_create, bulk_sheet_import_create
+    from tests.fuzz.openapi import assert_conforms, call
+
+    export = bulk_sheet_export_create(advertiser=advertiser, enqueue=False)  # no user: a command made it
+    imported = bulk_sheet_import_create(advertiser=advertiser, fileobj=io.BytesIO(CREATE.read_bytes()),
+                                        filename="sheet.xlsx", by=trader, enqueue=False)
+    token = Token.objects.get_or_create(user=trader)[0].key
+
+    for job in (export, imported):
+        response = call("GET", f"{URL}{job.pk}/", token)
+        body = response.json
+        assert (body["resolved_mode"], body["apply_mode"], body["confirmed_by"]) == (None, None, None)
+        assert_conforms("GET", "/api/v1/campaigns/bulk-sheets/{id}/", response)
+    assert call("GET", f"{URL}{export.pk}/", token).json["requested_by"] is None
+    assert_conforms("GET", "/api/v1/campaigns/bulk-sheets/", call("GET", URL, token))
