@@ -139,7 +139,7 @@ def campaigns_set_status(*, campaigns: Iterable[Campaign], status: str, by=None)
 @transaction.atomic
 def entities_set_state(*, objects: Iterable[models.Model], state: str, by=None) -> int:
     """Pause/enable/archive line items, keywords, product ads or targets; archived ones stay."""
-    changed = 0
+    changed: dict[tuple[type, str], list[int]] = {}
     for obj in objects:
         field = _status_field(obj)
         if _is_archived(obj) or getattr(obj, field) == state:
@@ -147,12 +147,14 @@ def entities_set_state(*, objects: Iterable[models.Model], state: str, by=None) 
         if any(_is_archived(parent) for parent in _parents(obj)):
             continue
         setattr(obj, field, state)
-        type(obj).objects.filter(pk=obj.pk).update(**{field: state})
+        changed.setdefault((type(obj), field), []).append(obj.pk)
         if isinstance(obj, LineItem) and state == EntityState.ARCHIVED:
             for children in (obj.keywords, obj.product_ads, obj.product_targets):
                 children.update(state=EntityState.ARCHIVED)
-        changed += 1
-    return changed
+    # One UPDATE per model, not per object: rules pause or enable several ads at once.
+    for (model, field), pks in changed.items():
+        model.objects.filter(pk__in=pks).update(**{field: state})
+    return sum(len(pks) for pks in changed.values())
 
 
 _NOT_COPIED = {"id", "created_at", "updated_at"}

@@ -11,7 +11,8 @@ log = logging.getLogger(__name__)
 
 @db_task(retries=3, retry_delay=10)
 def process_event(event_id: int) -> None:
-    """Match one event against its advertiser's rules and apply them (safe to run twice)."""
+    """Match the event against its advertiser's rules and apply them, with a batch of that
+    advertiser's other queued events (safe to run twice; see campaigns.rules.processing)."""
     from campaigns.rules.services import event_process  # the service enqueues this task
 
     outcome = event_process(event_id=event_id)

@@ -81,6 +81,9 @@ class Event(models.Model):
                 condition=Q(status__in=["queued", "processing"]),
                 name="event_unfinished_idx",
             ),
+            # The worker's batch claim: an advertiser's queued events in arrival order. Only queued
+            # row versions are in it, so it stays small (and cheap to scan) whatever the heartbeats do.
+            models.Index(fields=["advertiser", "id"], condition=Q(status="queued"), name="event_queued_idx"),
         ]
 
     def __str__(self) -> str:

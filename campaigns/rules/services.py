@@ -1,51 +1,37 @@
 """The rules engine's writes: receive an event once, process it at most once per rule, recover
 events whose worker was lost.
 
-How an event stays exactly-once in effect although Huey delivers tasks at most once:
-- The Event row is the job. `event_ingest` stores it (idempotent on the advertiser's event_id) and
-  enqueues `process_event` on commit; if the enqueue is lost, the reconciler sends it again.
-- `event_process` claims the row with one UPDATE (queued, or processing with a stale heartbeat →
-  processing with a fresh claim token), so two workers never hold one event at the same time.
-- Each matching rule runs in its own transaction that first re-checks the claim token and bumps
-  the heartbeat (a worker that lost its lease writes nothing more), applies the actions and
-  writes the RuleMatch rows. Effects and records commit together; the unique constraint on
-  (event, rule, action, target) refuses a second application even if the lease check were raced.
-- A rerun skips rules that already have matches, so a worker killed after rule 3 of 5 leaves a
-  row the reconciler re-queues and the next worker finishes with rules 4 and 5 only.
-- The worker's transactions commit asynchronously on PostgreSQL (no wait for the WAL flush). A
-  database crash can then lose only the last commits, in order: claims, rules with their matches,
-  the finish. Whatever is lost is redone by the reconciler exactly as after a lost worker, so
-  durability of the event (the ingest commits synchronously) is all the contract needs; waiting
-  for a flush per rule would cost more than the rest of the processing.
+- `event_ingest` stores the event (idempotent on the advertiser's event_id, the caller's write
+  access checked in the same statement) and enqueues `process_event` on commit; if the enqueue
+  is lost, the reconciler sends it again.
+- `event_process` (campaigns.rules.processing) claims events in batches and applies each
+  matching rule once; see that module for how a lost worker never leads to a double effect.
+- `events_reconcile` finds events whose worker or task was lost; `events_retry` gives failed ones
+  a fresh set of attempts.
 """
 
 import logging
-import uuid
-from contextlib import contextmanager, nullcontext
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from backend.observability.context import current_request_id
 from campaigns.choices import Role
-from campaigns.rules.actions import ACTIONS, Context, Outcome, messages_of, required_role
-from campaigns.rules.conditions import ConditionError, compile_conditions
+from campaigns.rules.actions import required_role
 from campaigns.rules.exactjson import fingerprint
-from campaigns.rules.models import Event, EventStatus, MatchStatus, Rule, RuleMatch
+from campaigns.rules.models import Event, EventStatus, Rule
+from campaigns.rules.processing import MAX_ATTEMPTS, LeaseLost, event_process, heartbeat_stale_after
+
+__all__ = ["MAX_ATTEMPTS", "AdvertiserNotWritable", "EventConflict", "LeaseLost", "RuleRoleError", "event_ingest",
+           "event_process", "events_reconcile", "events_retry", "heartbeat_stale_after", "queued_stale_after",
+           "rule_save"]
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
 RECONCILE_BATCH = 5000
-
-
-def heartbeat_stale_after() -> timedelta:
-    """A processing event with no heartbeat for this long lost its worker."""
-    return timedelta(seconds=getattr(settings, "RULE_EVENT_HEARTBEAT_STALE_SECONDS", 120))
 
 
 def queued_stale_after() -> timedelta:
@@ -54,36 +40,12 @@ def queued_stale_after() -> timedelta:
     return timedelta(seconds=getattr(settings, "RULE_EVENT_QUEUED_STALE_SECONDS", 600))
 
 
-@contextmanager
-def _commits_without_flush_wait():
-    """For the duration of one event's processing, this connection's commits do not wait for the
-    WAL flush (see the module doc for why losing them in a database crash is safe). Session-wide
-    rather than SET LOCAL per transaction: one statement per event instead of two per commit."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")  # the next task on this connection is not ours
-        except DatabaseError:  # the connection is gone (and the setting with it)
-            log.warning("could not reset synchronous_commit", exc_info=True)
-
-
 class EventConflict(Exception):
     """The event_id was used before with a different body (Stripe's rule: refuse, 409)."""
 
     def __init__(self, event: Event):
         super().__init__(event.event_id)
         self.event = event
-
-
-class LeaseLost(Exception):
-    """Another worker claimed the event (ours was presumed dead): stop writing."""
 
 
 def event_fingerprint(*, type: str, occurred_at, payload) -> str:
@@ -98,194 +60,116 @@ def _enqueue(event_ids: list[int]) -> None:
         process_event(pk)
 
 
-def event_ingest(*, advertiser, event_id: str, type: str, occurred_at, payload: dict) -> tuple[Event, bool]:
+class AdvertiserNotWritable(Exception):
+    """The caller has no trader access to the advertiser, or it does not exist (the two are
+    indistinguishable to the caller)."""
+
+    def __init__(self, advertiser_id: int):
+        super().__init__(advertiser_id)
+        self.advertiser_id = advertiser_id
+
+
+_INSERTED_FIELDS = None
+
+
+def _insert_once(event: Event, scope: tuple[str, list] | None) -> int | None:
+    """INSERT the event unless its (advertiser, event_id) exists or `scope` (an SQL condition, true
+    if the caller may write to the advertiser) is false; returns the new id or None.
+
+    One statement that commits by itself outside a transaction, and inside one neither aborts it
+    nor needs a savepoint (ON CONFLICT DO NOTHING instead of catching a unique violation): the
+    ingest rate is mostly round trips, and this is the only one it cannot do without.
+    """
+    global _INSERTED_FIELDS
+    if _INSERTED_FIELDS is None:
+        _INSERTED_FIELDS = [f for f in Event._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in _INSERTED_FIELDS)
+    placeholders = ", ".join(["%s"] * len(_INSERTED_FIELDS))
+    params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in _INSERTED_FIELDS]
+    if scope is None:
+        source = f"VALUES ({placeholders})"
+    else:
+        source = f"SELECT {placeholders} WHERE {scope[0]}"
+        params += scope[1]
+    unique = ", ".join(quote(Event._meta.get_field(name).column) for name in ("advertiser", "event_id"))
+    sql = (f"INSERT INTO {quote(Event._meta.db_table)} ({columns}) {source}"
+           f" ON CONFLICT ({unique}) DO NOTHING RETURNING {quote(Event._meta.pk.column)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _writable(by, advertiser_id: int):
+    from campaigns.models import Advertiser
+
+    return Advertiser.objects.visible_to(by, Role.TRADER).filter(pk=advertiser_id)
+
+
+_SCOPES: dict[tuple, tuple[str, list] | None] = {}
+
+
+def _writable_scope(by) -> tuple[str, list] | None:
+    """SQL selecting the advertisers `by` may send events for (trader or above), as
+    visible_to decides; None when that is none at all.
+
+    Compiled once per user and kept: building it through the ORM cost more than the rest of an
+    event's ingest. What the SQL depends on is the user's id and the flags visible_to reads, all
+    in the key; the memberships themselves are read by the database at every insert.
+    """
+    key = (by.pk, by.is_active, by.is_superuser, by.is_authenticated)
+    if key not in _SCOPES:
+        from campaigns.models import Advertiser
+
+        writable = Advertiser.objects.visible_to(by, Role.TRADER)
+        if len(_SCOPES) >= 10_000:  # many users: start again rather than grow without bound
+            _SCOPES.clear()
+        _SCOPES[key] = None if writable.query.is_empty() else writable.order_by().values("pk").query.sql_with_params()
+    return _SCOPES[key]
+
+
+def event_ingest(*, advertiser=None, advertiser_id: int | None = None, event_id: str, type: str, occurred_at,
+                 payload: dict, by=None) -> tuple[Event, bool]:
     """Store an event and enqueue its processing; (event, created).
 
-    The same event again returns the stored one with created=False (nothing is enqueued: the
-    first delivery's processing stands); the same event_id with a different body raises
-    EventConflict. The INSERT goes first, so the common case costs one statement.
+    The advertiser is given as an instance or an id. With `by`, the event is stored only if that
+    user may write to the advertiser (trader or above), checked inside the INSERT; otherwise
+    AdvertiserNotWritable, whether or not the event exists. The same event again returns the
+    stored one with created=False (nothing is enqueued: the first delivery's processing stands);
+    the same event_id with a different body raises EventConflict.
     """
-    body_hash = event_fingerprint(type=type, occurred_at=occurred_at, payload=payload)
-    # Outside a transaction the INSERT commits by itself: one round trip instead of BEGIN, INSERT,
-    # COMMIT (the ingest rate is mostly round trips). Inside one, a savepoint keeps it usable.
-    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    try:
-        with guard:
-            event = Event.objects.create(
-                advertiser=advertiser, event_id=event_id, type=type, occurred_at=occurred_at, payload=payload,
-                body_hash=body_hash, request_id=current_request_id() or "",
-            )
+    advertiser_id = advertiser.pk if advertiser is not None else advertiser_id
+    scope = None
+    if by is not None:
+        writable = _writable_scope(by)
+        if writable is None:  # an inactive or anonymous user: nothing to ask the database
+            raise AdvertiserNotWritable(advertiser_id)
+        sql, params = writable
+        scope = (f"%s IN ({sql})", [advertiser_id, *params])
+    now = timezone.now()
+    event = Event(advertiser_id=advertiser_id, event_id=event_id, type=type, occurred_at=occurred_at, payload=payload,
+                  body_hash=event_fingerprint(type=type, occurred_at=occurred_at, payload=payload),
+                  request_id=current_request_id() or "", received_at=now, heartbeat_at=now)
+    if advertiser is not None:
+        event.advertiser = advertiser
+    for _ in range(2):  # a second round only if the conflicting event was deleted meanwhile
+        pk = _insert_once(event, scope)
+        if pk is not None:
+            event.pk = pk
+            event._state.adding = False
+            event._state.db = connection.alias
             # robust: the row is committed either way; a failed enqueue is the reconciler's job.
-            transaction.on_commit(lambda: _enqueue([event.pk]), robust=True)
-    except IntegrityError:
-        existing = Event.objects.filter(advertiser=advertiser, event_id=event_id).first()
-        if existing is None:
-            raise
-        if existing.body_hash != body_hash:
-            raise EventConflict(existing) from None
-        return existing, False
-    return event, True
-
-
-def _claim(event_id: int, now) -> tuple[Event, str] | None:
-    """Take the event (queued, or processing with a stale heartbeat) and load it, in one statement.
-
-    UPDATE … RETURNING rather than the ORM's update() and a get(): the claim is on every event's
-    path, and one round trip and one statement to build instead of two is a fifth of the fixed cost.
-    """
-    token = uuid.uuid4().hex
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in Event._meta.concrete_fields)
-    sql = (
-        f"UPDATE {quote(Event._meta.db_table)} SET status = %s, claim_token = %s, attempts = attempts + 1, "
-        f"started_at = %s, heartbeat_at = %s "
-        f"WHERE id = %s AND attempts < %s AND (status = %s OR (status = %s AND heartbeat_at < %s)) "
-        f"RETURNING {columns}"
-    )
-    params = [EventStatus.PROCESSING, token, now, now, event_id, MAX_ATTEMPTS, EventStatus.QUEUED,
-              EventStatus.PROCESSING, now - heartbeat_stale_after()]
-    claimed = list(Event.objects.raw(sql, params))  # one statement: atomic by itself
-    return (claimed[0], token) if claimed else None
-
-
-def _fence(event: Event, token: str) -> None:
-    """Prove we still hold the lease and show a sign of life, inside the rule's transaction.
-
-    The UPDATE also locks the row until the rule commits, so the reconciler cannot declare us
-    dead half-way through a rule.
-    """
-    alive = Event.objects.filter(pk=event.pk, claim_token=token, status=EventStatus.PROCESSING)
-    if not alive.update(heartbeat_at=timezone.now()):
-        raise LeaseLost(event.pk)
-
-
-class _RollBack(Exception):
-    def __init__(self, outcomes):
-        super().__init__("rule rolled back")
-        self.outcomes = outcomes
-
-
-def _run_actions(rule: Rule, ctx: Context) -> list[tuple[int, str, Outcome]]:
-    results = []
-    for index, spec in enumerate(rule.actions):
-        kind = spec.get("type") if isinstance(spec, dict) else None
-        action = ACTIONS.get(kind)
-        if action is None:
-            outcomes = [Outcome(MatchStatus.ERROR, {"error": f"unknown action {kind!r}"})]
-        else:
-            try:
-                outcomes = action.apply(spec, ctx)
-            except ValidationError as exc:
-                outcomes = [Outcome(MatchStatus.ERROR, {"error": "; ".join(messages_of(exc))})]
-        results += [(index, str(kind), outcome) for outcome in outcomes]
-    return results
-
-
-def _matches(event: Event, rule: Rule, results, *, rolled_back: str = "") -> list[RuleMatch]:
-    rows = []
-    for index, action, outcome in results:
-        status, detail = outcome.status, outcome.detail
-        if rolled_back and status == MatchStatus.APPLIED:
-            status, detail = MatchStatus.SKIPPED, {**detail, "reason": f"not applied: {rolled_back}"}
-        rows.append(RuleMatch(event=event, rule=rule, advertiser_id=event.advertiser_id, action_index=index,
-                              action=action, target_type=outcome.target_type, target_id=outcome.target_id,
-                              status=status, detail=detail))
-    return rows
-
-
-def _record_failure(event: Event, rule: Rule, token: str, results, reason: str) -> None:
-    with transaction.atomic():
-        _fence(event, token)
-        RuleMatch.objects.bulk_create(_matches(event, rule, results, rolled_back=reason))
-
-
-def _apply_rule(event: Event, rule: Rule, token: str) -> None:
-    """Run one matching rule: all its effects and their RuleMatch rows, or none of the effects."""
-    try:
-        with transaction.atomic():
-            _fence(event, token)
-            results = _run_actions(rule, Context(event=event, rule=rule))
-            if any(outcome.status == MatchStatus.ERROR for _, _, outcome in results):
-                raise _RollBack(results)
-            RuleMatch.objects.bulk_create(_matches(event, rule, results))
-    except _RollBack as rollback:
-        _record_failure(event, rule, token, rollback.outcomes, "another action of this rule failed")
-    except IntegrityError as exc:
-        if RuleMatch.objects.filter(event=event, rule=rule).exists():
-            log.warning("rule already applied to this event by another worker", extra={"event": event.pk, "rule": rule.pk})
-            return
-        error = Outcome(MatchStatus.ERROR, {"error": f"the database refused the change: {exc}"[:1000]})
-        _record_failure(event, rule, token, [(0, "rule", error)], "database refusal")
-    except (LeaseLost, DatabaseError):
-        raise
-    except Exception as exc:  # a bug in an action must not hide the other rules' work
-        log.exception("rule action crashed", extra={"event": event.pk, "rule": rule.pk})
-        error = Outcome(MatchStatus.ERROR, {"error": f"internal error: {type(exc).__name__}: {exc}"[:1000]})
-        _record_failure(event, rule, token, [(0, "rule", error)], "internal error")
-
-
-def _run_rules(event: Event, token: str) -> int:
-    rules = Rule.objects.filter(advertiser_id=event.advertiser_id, event_type=event.type, enabled=True)
-    # Only a rerun can find matches already written: the first claim skips the query.
-    done = set() if event.attempts == 1 else set(
-        RuleMatch.objects.filter(event=event).values_list("rule_id", flat=True).distinct()
-    )
-    matched = 0
-    for rule in rules.order_by("-priority", "id"):
-        try:
-            matches = compile_conditions(rule.conditions)(event.payload)
-        except ConditionError as exc:  # saved around validation (shell, data migration)
-            if rule.pk not in done:
-                error = Outcome(MatchStatus.ERROR, {"error": f"invalid conditions: {exc}"})
-                _record_failure(event, rule, token, [(0, "conditions", error)], "invalid rule")
-            continue
-        if matches:
-            matched += 1
-            if rule.pk not in done:
-                _apply_rule(event, rule, token)
-    return matched
-
-
-def event_process(*, event_id: int) -> str:
-    """Process one event if it can be claimed; returns processed, not-claimed or lease-lost.
-
-    Safe to call any number of times, from any number of workers.
-    """
-    with _commits_without_flush_wait():
-        return _process(event_id)
-
-
-def _process(event_id: int) -> str:
-    claim = _claim(event_id, timezone.now())
-    if claim is None:
-        return "not-claimed"  # finished, failed, or a live worker holds it
-    event, token = claim
-    try:
-        matched = _run_rules(event, token)
-    except LeaseLost:
-        log.warning("event lease lost; another worker took over", extra={"event": event_id})
-        return "lease-lost"
-    except Exception as exc:
-        _release(event, token, exc)
-        raise  # the task's retries deliver it again; the reconciler is the backstop
-    done = timezone.now()
-    finished = Event.objects.filter(pk=event_id, claim_token=token).update(
-        status=EventStatus.PROCESSED, processed_at=done, heartbeat_at=done, rules_matched=matched,
-        claim_token="", error="",
-    )
-    return "processed" if finished else "lease-lost"
-
-
-def _release(event: Event, token: str, exc: Exception) -> None:
-    gave_up = event.attempts >= MAX_ATTEMPTS
-    try:
-        Event.objects.filter(pk=event.pk, claim_token=token).update(
-            status=EventStatus.FAILED if gave_up else EventStatus.QUEUED, claim_token="",
-            heartbeat_at=timezone.now(), processed_at=timezone.now() if gave_up else None,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-        )
-    except DatabaseError:  # the database is away: the reconciler will find the row later
-        log.exception("could not release event", extra={"event": event.pk})
+            transaction.on_commit(lambda: _enqueue([pk]), robust=True)
+            return event, True
+        if by is not None and not _writable(by, advertiser_id).exists():
+            raise AdvertiserNotWritable(advertiser_id)  # before looking: no leak of its event ids
+        existing = Event.objects.filter(advertiser_id=advertiser_id, event_id=event_id).first()
+        if existing is not None:
+            if existing.body_hash != event.body_hash:
+                raise EventConflict(existing)
+            return existing, False
+    raise RuntimeError(f"event {event_id!r} neither stored nor found")
 
 
 def events_reconcile(*, heartbeat_stale: timedelta | None = None, queued_stale: timedelta | None = None,

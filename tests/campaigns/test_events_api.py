@@ -173,3 +173,40 @@ def test_a_viewer_cannot_see_events_of_an_advertiser_after_losing_the_membership
     viewer.memberships.all().delete()
     assert api_for(viewer).get(URL).json()["results"] == []
     assert ProductAd.objects.count() == 0
+
+
+def test_an_accepted_event_costs_two_queries_the_token_and_the_insert(client_, advertiser, django_assert_num_queries):
+    with django_assert_num_queries(2) as captured:  # the caller's access is checked inside the INSERT
+        assert post(client_, body(advertiser)).status_code == 202
+    assert captured.captured_queries[1]["sql"].startswith("INSERT")
+
+
+@pytest.mark.parametrize("raw,field,message", [
+    ("[1, 2]", "non_field_errors", "Invalid data. Expected a dictionary, but got list."),
+    ('{"event_id": "e", "type": "t", "occurred_at": "2026-11-20T08:00:00Z", "advertiser": true, "payload": {}}',
+     "advertiser", "Incorrect type. Expected pk value, received bool."),
+    ('{"event_id": "e", "type": "t", "occurred_at": "2026-11-20T08:00:00Z", "advertiser": -3, "payload": {}}',
+     "advertiser", 'Invalid pk "-3" - object does not exist.'),
+    ('{"event_id": "e", "occurred_at": "2026-11-20T08:00:00Z", "advertiser": 1, "payload": {}}',
+     "type", "This field is required."),
+])
+def test_refusals_read_as_drf_would_word_them(client_, advertiser, raw, field, message):
+    response = post(client_, raw)
+    assert response.status_code == 400
+    assert response.json()[field] == [message]
+    assert not Event.objects.exists()
+
+
+def test_an_event_sent_inside_a_transaction_twice_leaves_the_transaction_usable(advertiser):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from campaigns.rules.services import event_ingest
+
+    with transaction.atomic():
+        first, created = event_ingest(advertiser=advertiser, event_id="tx", type="t", occurred_at=timezone.now(),
+                                      payload={"a": 1})
+        again, created_again = event_ingest(advertiser=advertiser, event_id="tx", type="t",
+                                            occurred_at=first.occurred_at, payload={"a": 1})
+        assert (created, created_again, again.pk) == (True, False, first.pk)
+        assert Event.objects.count() == 1  # the transaction still answers

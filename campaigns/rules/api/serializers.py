@@ -3,6 +3,8 @@ import re
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.relations import PrimaryKeyRelatedField
+from rest_framework.settings import api_settings
 
 from campaigns.choices import Role
 from campaigns.models import Advertiser
@@ -23,7 +25,35 @@ class WritableAdvertiserField(serializers.PrimaryKeyRelatedField):
         return Advertiser.objects.visible_to(getattr(request, "user", None), Role.TRADER)
 
 
+def _check_event_id(value: str) -> str:
+    if not EVENT_ID.match(value):
+        raise serializers.ValidationError("1 to 128 printable ASCII characters, no spaces.")
+    return value
+
+
+def _check_payload(value: object) -> object:
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("The payload is a JSON object.")
+    if len(dumps(value).encode()) > MAX_PAYLOAD_BYTES:
+        raise serializers.ValidationError(f"The payload is larger than {MAX_PAYLOAD_BYTES // 1024} KB.")
+    return value
+
+
+def _check_idempotency_key(attrs: dict, header: str | None) -> dict:
+    if header is not None:
+        if not EVENT_ID.match(header):
+            raise serializers.ValidationError({"event_id": ["Idempotency-Key: 1 to 128 printable ASCII characters."]})
+        if attrs.setdefault("event_id", header) != header:
+            raise serializers.ValidationError({"event_id": ["Differs from the Idempotency-Key header."]})
+    if "event_id" not in attrs:
+        raise serializers.ValidationError({"event_id": ["Required (or send the Idempotency-Key header)."]})
+    return attrs
+
+
 class EventCreateSerializer(serializers.Serializer):
+    """The shape of a POSTed event (and its schema). `event_input` validates with these same fields;
+    the advertiser's write access is checked when the event is stored."""
+
     event_id = serializers.CharField(max_length=128, required=False, trim_whitespace=False,
                                      help_text="Your id for the event; or send it as the Idempotency-Key header.")
     type = serializers.RegexField(EVENT_TYPE, max_length=64, help_text=EVENT_TYPE_HELP)
@@ -32,27 +62,71 @@ class EventCreateSerializer(serializers.Serializer):
     payload = serializers.JSONField(encoder=ExactEncoder, help_text="An object; numbers are read as exact decimals.")
 
     def validate_event_id(self, value):
-        if not EVENT_ID.match(value):
-            raise serializers.ValidationError("1 to 128 printable ASCII characters, no spaces.")
-        return value
+        return _check_event_id(value)
 
     def validate_payload(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("The payload is a JSON object.")
-        if len(dumps(value).encode()) > MAX_PAYLOAD_BYTES:
-            raise serializers.ValidationError(f"The payload is larger than {MAX_PAYLOAD_BYTES // 1024} KB.")
-        return value
+        return _check_payload(value)
 
     def validate(self, attrs):
-        header = self.context.get("idempotency_key")
-        if header is not None:
-            if not EVENT_ID.match(header):
-                raise serializers.ValidationError({"event_id": ["Idempotency-Key: 1 to 128 printable ASCII characters."]})
-            if attrs.setdefault("event_id", header) != header:
-                raise serializers.ValidationError({"event_id": ["Differs from the Idempotency-Key header."]})
-        if "event_id" not in attrs:
-            raise serializers.ValidationError({"event_id": ["Required (or send the Idempotency-Key header)."]})
-        return attrs
+        return _check_idempotency_key(attrs, self.context.get("idempotency_key"))
+
+
+# Field instances shared by every request: validating with them needs no per-request copies.
+_EVENT_FIELDS = {name: field for name, field in EventCreateSerializer._declared_fields.items() if name != "advertiser"}
+_EVENT_CHECKS = {"event_id": _check_event_id, "payload": _check_payload}
+_PK = PrimaryKeyRelatedField(queryset=Advertiser.objects.none())
+_MAX_PK = 2**63 - 1
+
+
+def advertiser_not_found(pk) -> str:
+    """The message for an advertiser id that does not exist or is not the caller's to write to."""
+    return _PK.error_messages["does_not_exist"].format(pk_value=pk)
+
+
+def _advertiser_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise serializers.ValidationError(_PK.error_messages["incorrect_type"].format(data_type=type(value).__name__))
+    try:
+        pk = int(value)
+    except ValueError:
+        raise serializers.ValidationError(
+            _PK.error_messages["incorrect_type"].format(data_type=type(value).__name__)) from None
+    if not 0 < pk <= _MAX_PK:
+        raise serializers.ValidationError(advertiser_not_found(value))
+    return pk
+
+
+def event_input(data: object, *, idempotency_key: str | None) -> dict:
+    """A POSTed event validated with EventCreateSerializer's fields and messages, as keyword
+    arguments for event_ingest (advertiser_id: whether the caller may write to it is checked
+    when the event is stored, in the same statement).
+
+    The serializer itself would copy its fields and look the advertiser up on every request;
+    this is the ingest's hot path. Raises ValidationError ({"field": ["message"]}).
+    """
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [
+            serializers.Serializer.default_error_messages["invalid"].format(datatype=type(data).__name__)]})
+    attrs, errors = {}, {}
+    for name, field in _EVENT_FIELDS.items():
+        try:
+            if name not in data:
+                if field.required:
+                    field.fail("required")
+                continue
+            value = field.run_validation(data[name])
+            attrs[name] = _EVENT_CHECKS[name](value) if name in _EVENT_CHECKS else value
+        except serializers.ValidationError as exc:
+            errors[name] = exc.detail
+    try:
+        if "advertiser" not in data:
+            _PK.fail("required")
+        attrs["advertiser_id"] = _advertiser_id(data["advertiser"])
+    except serializers.ValidationError as exc:
+        errors["advertiser"] = exc.detail
+    if errors:
+        raise serializers.ValidationError(errors)
+    return _check_idempotency_key(attrs, idempotency_key)
 
 
 _DATETIME = serializers.DateTimeField()

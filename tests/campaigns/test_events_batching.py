@@ -1,0 +1,196 @@
+"""Events processed in batches: one task takes queued events along, each event keeps its own fate,
+and rules are read afresh for every batch."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from campaigns.choices import EntityState
+from campaigns.models import ChangeRecord, Event, Keyword, ProductAd, Rule, RuleMatch
+from campaigns.rules.actions import ActionType, Outcome, register_action
+from campaigns.rules.models import EventStatus, MatchStatus
+from campaigns.rules.services import event_ingest, event_process
+from tests.campaigns.factories import CampaignFactory, KeywordFactory, LineItemFactory, ProductAdFactory
+
+pytestmark = pytest.mark.django_db
+ASIN = "B000TEST01"
+
+
+class DatabaseAwayOnBoom(ActionType):
+    """Stands for a database error that only one event's processing runs into."""
+
+    def apply(self, spec, ctx):
+        if ctx.event.payload.get("boom"):
+            raise OperationalError("deadlock detected")
+        return [Outcome(MatchStatus.APPLIED, {"boom": False})]
+
+
+class StealLeaseOnSteal(ActionType):
+    """Another worker takes this one event over while its rule runs."""
+
+    def apply(self, spec, ctx):
+        if ctx.event.payload.get("steal"):
+            Event.objects.filter(pk=ctx.event.pk).update(claim_token="another-worker")
+        return [Outcome(MatchStatus.APPLIED, {})]
+
+
+register_action("test_database_away_on_boom", DatabaseAwayOnBoom())
+register_action("test_steal_lease_on_steal", StealLeaseOnSteal())
+
+
+@pytest.fixture
+def line_item(advertiser):
+    return LineItemFactory(campaign=CampaignFactory(advertiser=advertiser))
+
+
+@pytest.fixture
+def product_ad(line_item):
+    return ProductAdFactory(line_item=line_item, asin=ASIN)
+
+
+def pause_rule(advertiser, **fields):
+    return Rule.objects.create(advertiser=advertiser, event_type="inventory_low", name=fields.pop("name", "pause"),
+                               actions=[{"type": "pause", "target": {"kind": "product_ad",
+                                                                     "where": {"asin": {"path": "product.asin"}}}}],
+                               **fields)
+
+
+def ingest(advertiser, event_id, payload=None, type_="inventory_low") -> Event:
+    event, _ = event_ingest(advertiser=advertiser, event_id=event_id, type=type_, occurred_at=timezone.now(),
+                            payload=payload if payload is not None else {"product": {"asin": ASIN}})
+    return event
+
+
+def state(event) -> tuple:
+    event.refresh_from_db()
+    return event.status, event.attempts
+
+
+def test_one_task_processes_the_queued_events_with_its_own_and_the_others_tasks_find_nothing_left(
+        advertiser, product_ad):
+    pause_rule(advertiser)
+    events = [ingest(advertiser, f"e{n}") for n in range(4)]
+    assert event_process(event_id=events[2].pk) == "processed"
+    assert [state(e) for e in events] == [(EventStatus.PROCESSED, 1)] * 4
+    assert [event_process(event_id=e.pk) for e in events] == ["not-claimed"] * 4
+    assert RuleMatch.objects.filter(status=MatchStatus.APPLIED).count() == 1  # paused once
+    assert RuleMatch.objects.filter(status=MatchStatus.SKIPPED).count() == 3  # already paused
+
+
+def test_a_batch_is_no_bigger_than_the_setting(advertiser, settings):
+    settings.RULE_EVENT_BATCH_SIZE = 2
+    events = [ingest(advertiser, f"e{n}") for n in range(3)]
+    event_process(event_id=events[0].pk)
+    assert [state(e)[0] for e in events] == [EventStatus.PROCESSED, EventStatus.PROCESSED, EventStatus.QUEUED]
+
+
+def test_a_task_whose_event_is_taken_takes_no_others(advertiser):
+    first, second = ingest(advertiser, "e1"), ingest(advertiser, "e2")
+    Event.objects.filter(pk=first.pk).update(status=EventStatus.PROCESSED)
+    assert event_process(event_id=first.pk) == "not-claimed"
+    assert state(second) == (EventStatus.QUEUED, 0)  # left to its own task
+
+
+def test_events_that_failed_before_wait_for_their_own_delivery(advertiser):
+    first, failed = ingest(advertiser, "e1"), ingest(advertiser, "e2")
+    Event.objects.filter(pk=failed.pk).update(attempts=1, error="OperationalError: deadlock detected")
+    event_process(event_id=first.pk)
+    assert state(failed) == (EventStatus.QUEUED, 1)  # keeps its retry delay
+    assert event_process(event_id=failed.pk) == "processed"
+
+
+def test_the_work_of_a_batch_costs_a_fixed_number_of_queries_not_a_few_per_event(advertiser):
+    Rule.objects.create(advertiser=advertiser, name="never", event_type="inventory_low",
+                        conditions={"path": "never", "op": "exists"}, actions=[{"type": "alert", "message": "m"}])
+
+    def queries_for(count: int, prefix: str) -> int:
+        events = [ingest(advertiser, f"{prefix}{n}") for n in range(count)]
+        with CaptureQueriesContext(connection) as captured:
+            event_process(event_id=events[0].pk)
+        assert all(state(e)[0] == EventStatus.PROCESSED for e in events)
+        return len(captured.captured_queries)
+
+    assert queries_for(2, "a") == queries_for(12, "b")
+
+
+def test_a_database_error_in_one_event_releases_it_alone_and_the_batch_carries_on(advertiser, product_ad):
+    from huey.contrib.djhuey import HUEY
+
+    Rule.objects.create(advertiser=advertiser, name="db", event_type="inventory_low", priority=5,
+                        actions=[{"type": "test_database_away_on_boom"}])
+    pause_rule(advertiser)
+    own, bad, other = (ingest(advertiser, "own", {"product": {"asin": "B000OTHER1"}}),
+                       ingest(advertiser, "bad", {"product": {"asin": ASIN}, "boom": True}),
+                       ingest(advertiser, "other", {"product": {"asin": ASIN}}))
+    scheduled_before = len(HUEY.scheduled())
+
+    assert event_process(event_id=own.pk) == "processed"
+
+    bad.refresh_from_db()
+    assert (bad.status, bad.attempts, bad.claim_token) == (EventStatus.QUEUED, 1, "")
+    assert "deadlock detected" in bad.error
+    assert not RuleMatch.objects.filter(event=bad).exists()  # its rule rolled back whole
+    assert state(other) == (EventStatus.PROCESSED, 1)
+    assert ProductAd.objects.get().state == EntityState.PAUSED  # by the other event
+    # Its own task came and went while the batch held it: it is delivered again after the delay.
+    assert [t.args for t in HUEY.scheduled()[scheduled_before:]] == [(bad.pk,)]
+
+
+def test_a_database_error_in_the_tasks_own_event_is_raised_after_the_others_are_done(advertiser, product_ad):
+    Rule.objects.create(advertiser=advertiser, name="db", event_type="inventory_low",
+                        actions=[{"type": "test_database_away_on_boom"}])
+    own, other = ingest(advertiser, "own", {"boom": True}), ingest(advertiser, "other", {})
+    with pytest.raises(OperationalError):
+        event_process(event_id=own.pk)
+    assert state(own) == (EventStatus.QUEUED, 1)
+    assert state(other) == (EventStatus.PROCESSED, 1)
+
+
+def test_an_event_whose_lease_is_taken_stops_alone(advertiser, product_ad):
+    Rule.objects.create(advertiser=advertiser, name="steal", event_type="inventory_low", priority=5,
+                        actions=[{"type": "test_steal_lease_on_steal"}])
+    pause_rule(advertiser)
+    stolen = ingest(advertiser, "stolen", {"product": {"asin": "B000OTHER1"}, "steal": True})
+    other = ingest(advertiser, "other", {"product": {"asin": ASIN}})
+    assert event_process(event_id=stolen.pk) == "lease-lost"
+    stolen.refresh_from_db()
+    assert (stolen.status, stolen.claim_token) == (EventStatus.PROCESSING, "another-worker")
+    assert list(RuleMatch.objects.filter(event=stolen).values_list("rule__name", flat=True)) == ["steal"]
+    assert state(other) == (EventStatus.PROCESSED, 1)
+    assert ProductAd.objects.get().state == EntityState.PAUSED
+
+
+def test_a_rule_edited_between_batches_applies_as_edited(advertiser, line_item):
+    keyword = KeywordFactory(line_item=line_item, bid=Decimal("0.50"))
+    raise_bid = Rule.objects.create(advertiser=advertiser, name="raise", event_type="competitor_price_drop",
+                                    actions=[{"type": "adjust_bid", "target": {"kind": "keyword", "ids": [keyword.pk]},
+                                              "by_percent": 10}])
+    event_process(event_id=ingest(advertiser, "e1", {}, "competitor_price_drop").pk)
+    raise_bid.actions = [{"type": "adjust_bid", "target": {"kind": "keyword", "ids": [keyword.pk]}, "by_percent": 20}]
+    raise_bid.save()
+    event_process(event_id=ingest(advertiser, "e2", {}, "competitor_price_drop").pk)
+    Rule.objects.filter(pk=raise_bid.pk).update(enabled=False)  # .update(): no save() to hook into
+    event_process(event_id=ingest(advertiser, "e3", {}, "competitor_price_drop").pk)
+    keyword.refresh_from_db()
+    assert keyword.bid == Decimal("0.66")  # 0.50 +10 % = 0.55, +20 % = 0.66, then nothing
+    assert list(ChangeRecord.objects.filter(object_id=keyword.pk, source="rule").values_list(
+        "new_value", flat=True).order_by("pk")) == ["0.55", "0.66"]
+
+
+def test_targets_come_with_their_parents_and_only_from_the_events_advertiser(advertiser, other_advertiser, line_item):
+    mine = [KeywordFactory(line_item=line_item, text=f"kw {n}", bid=Decimal("0.50")) for n in range(3)]
+    archived = KeywordFactory(line_item=line_item, text="old", bid=Decimal("0.50"), state=EntityState.ARCHIVED)
+    negative = KeywordFactory(line_item=line_item, text="neg", bid=None, match_type="negativeExact")
+    theirs = KeywordFactory(line_item=LineItemFactory(campaign=CampaignFactory(advertiser=other_advertiser)),
+                            bid=Decimal("0.50"))
+    Rule.objects.create(advertiser=advertiser, name="raise", event_type="competitor_price_drop", actions=[
+        {"type": "adjust_bid", "target": {"kind": "keyword", "where": {"campaign": line_item.campaign_id}},
+         "by_percent": 10}])
+    event_process(event_id=ingest(advertiser, "e1", {}, "competitor_price_drop").pk)
+    bids = dict(Keyword.objects.values_list("pk", "bid"))
+    assert [bids[k.pk] for k in mine] == [Decimal("0.55")] * 3
+    assert (bids[archived.pk], bids[negative.pk], bids[theirs.pk]) == (Decimal("0.50"), None, Decimal("0.50"))
+    assert sorted(RuleMatch.objects.values_list("target_id", flat=True)) == [k.pk for k in mine]
