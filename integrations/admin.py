@@ -6,8 +6,9 @@ only whether one is set; a write-only field replaces it.
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Count
 
-from integrations.models import AmazonConnection
+from integrations.models import AmazonAdvertiserLink, AmazonConnection
 
 _SECRET_HELP = "Write-only. Leave blank to keep the stored value."
 
@@ -29,10 +30,7 @@ class AmazonConnectionForm(forms.ModelForm):
 
     class Meta:
         model = AmazonConnection
-        fields = [
-            "name", "advertiser", "region", "client_id", "profile_id", "dsp_advertiser_id", "dsp_account_id",
-            "token_url", "base_url",
-        ]
+        fields = ["name", "region", "client_id", "profile_id", "dsp_account_id", "token_url", "base_url"]
 
     def clean(self):
         cleaned = super().clean()
@@ -54,22 +52,38 @@ class AmazonConnectionForm(forms.ModelForm):
         return connection
 
 
+class AmazonAdvertiserLinkInline(admin.TabularInline):
+    """The advertisers this connection serves (an agency login serves many), each as its DSP advertiser."""
+
+    model = AmazonAdvertiserLink
+    fields = ["advertiser", "dsp_advertiser_id", "created_at"]
+    readonly_fields = ["created_at"]
+    raw_id_fields = ["advertiser"]
+    extra = 0
+
+
 @admin.register(AmazonConnection)
 class AmazonConnectionAdmin(admin.ModelAdmin):
     form = AmazonConnectionForm
-    list_display = ["name", "advertiser", "region", "profile_id", "dsp_advertiser_id", "credentials", "updated_at"]
+    inlines = [AmazonAdvertiserLinkInline]
+    list_display = ["name", "region", "profile_id", "advertisers_served", "credentials", "updated_at"]
     list_filter = ["region"]
-    list_select_related = ["advertiser"]
-    search_fields = ["name", "advertiser__name", "dsp_advertiser_id", "profile_id"]
-    raw_id_fields = ["advertiser"]
+    search_fields = ["name", "links__advertiser__name", "links__dsp_advertiser_id", "profile_id"]
     readonly_fields = ["credentials", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["name", "advertiser", "region"]}),
+        (None, {"fields": ["name", "region"]}),
         ("Credentials", {"fields": ["client_id", "credentials", "new_client_secret", "new_refresh_token"]}),
-        ("Scope", {"fields": ["profile_id", "dsp_advertiser_id", "dsp_account_id"]}),
+        ("Scope (the advertisers it serves are listed below)", {"fields": ["profile_id", "dsp_account_id"]}),
         ("Hosts (blank: Amazon's regional hosts; set for the fake DSP)", {"fields": ["base_url", "token_url"]}),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(served=Count("links"))
+
+    @admin.display(description="advertisers", ordering="served")
+    def advertisers_served(self, obj):
+        return obj.served
 
     @admin.display(description="secrets")
     def credentials(self, obj):
@@ -99,12 +113,12 @@ class AmazonConnectionAdmin(admin.ModelAdmin):
 # --- Amazon sync and competitor prices (appended; the AmazonConnection admin above is unchanged) ----
 
 from django.contrib import messages  # noqa: E402
-from django.db.models import Count  # noqa: E402
 from django.utils.html import format_html  # noqa: E402
 
 from campaigns.choices import Role  # noqa: E402
 from campaigns.models import Advertiser  # noqa: E402
 from integrations.models import (  # noqa: E402
+    AmazonAdvertiserLink,
     AmazonSyncAdvertiser,
     CompetitorPrice,
     CompetitorProduct,
@@ -256,18 +270,43 @@ class ExternalRefAdmin(TenantScopedAdmin):
     readonly_fields = [f.name for f in ExternalRef._meta.fields]
 
 
+@admin.register(AmazonAdvertiserLink)
+class AmazonAdvertiserLinkAdmin(TenantScopedAdmin):
+    """Which DSP advertiser each of the user's advertisers is, and the connection's name and region.
+    Nothing else of the connection (credentials, the other advertisers it serves) is shown here;
+    superusers edit links on the connection's page."""
+
+    list_display = ["advertiser", "dsp_advertiser_id", "connection_name", "region", "created_at"]
+    list_select_related = ["advertiser", "connection"]
+    search_fields = ["advertiser__name", "dsp_advertiser_id"]
+    fields = ["advertiser", "dsp_advertiser_id", "connection_name", "region", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(description="connection", ordering="connection__name")
+    def connection_name(self, obj):
+        return obj.connection.name
+
+    @admin.display(description="region", ordering="connection__region")
+    def region(self, obj):
+        return obj.connection.region
+
+
 @admin.register(AmazonSyncAdvertiser)
 class AmazonSyncAdmin(ReadOnlyAdmin):
     """Per advertiser: its connection and sync state, and the buttons that start a sync."""
 
-    list_display = ["name", "connection", "last_successful_push", "last_successful_pull", "live", "conflicts",
-                    "creates_in_doubt"]
+    list_display = ["name", "connection", "dsp_advertiser", "last_successful_push", "last_successful_pull", "live",
+                    "conflicts", "creates_in_doubt"]
     search_fields = ["name"]
     actions = ["push_now", "pull_now", "pull_performance_now", "dry_run_push"]
 
     @admin.display(description="connection", ordering="connection_name")
     def connection(self, obj):
         return obj.connection_name or "— none —"
+
+    @admin.display(description="DSP advertiser", ordering="dsp_advertiser_id")
+    def dsp_advertiser(self, obj):
+        return obj.dsp_advertiser_id or "—"
 
     @admin.display(description="last push", ordering="last_push")
     def last_successful_push(self, obj):

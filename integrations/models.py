@@ -12,8 +12,10 @@ class AmazonRegion(models.TextChoices):
 
 
 class AmazonConnection(models.Model):
-    """One set of Amazon Ads credentials (an LWA app + a user's refresh token) and the scope it
-    works in: the region, the DSP agency profile, and the DSP advertiser/account it manages.
+    """One set of Amazon Ads credentials (an LWA app + a user's refresh token: an agency's login or
+    manager account) and where it works: the region, the DSP agency profile and entity. Which of
+    our advertisers it serves, and as which DSP advertiser, is in AmazonAdvertiserLink: one
+    connection can serve many advertisers.
 
     The client secret and the refresh token are stored encrypted (integrations.crypto) and are
     read through the `client_secret` / `refresh_token` properties; they are never displayed,
@@ -21,25 +23,15 @@ class AmazonConnection(models.Model):
     """
 
     name = models.CharField(max_length=200, unique=True)
-    advertiser = models.ForeignKey(
-        "campaigns.Advertiser",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="amazon_connections",
-        help_text="Blank for an agency-level connection that serves several advertisers.",
-    )
     region = models.CharField(max_length=2, choices=AmazonRegion.choices, default=AmazonRegion.NA)
     client_id = models.CharField(max_length=200, help_text="LWA client id (amzn1.application-oa2-client…).")
     client_secret_encrypted = models.TextField(editable=False)
     refresh_token_encrypted = models.TextField(editable=False)
     # Profile ids are int64: kept as text so no layer rounds them through a float.
     profile_id = models.CharField(max_length=32, blank=True, help_text="DSP agency profile (Scope header).")
-    dsp_advertiser_id = models.CharField(
-        max_length=64, blank=True, help_text="DSP advertiser id (Amazon-Ads-AccountId header, /dsp/v1 calls)."
-    )
     dsp_account_id = models.CharField(
-        max_length=64, blank=True, help_text="DSP entity id (ENTITY…) for reports; blank: the advertiser id."
+        max_length=64, blank=True,
+        help_text="DSP entity id (ENTITY…) the reports are requested under; blank: each advertiser's own id.",
     )
     token_url = models.URLField(max_length=300, blank=True, help_text="Blank: the region's LWA host.")
     base_url = models.URLField(max_length=300, blank=True, help_text="Blank: the region's API host.")
@@ -75,10 +67,6 @@ class AmazonConnection(models.Model):
     def has_credentials(self) -> bool:
         return bool(self.client_id and self.client_secret_encrypted and self.refresh_token_encrypted)
 
-    @property
-    def report_account_id(self) -> str:
-        return self.dsp_account_id or self.dsp_advertiser_id
-
     def rotate_secrets(self) -> None:
         """Re-encrypt both secrets under the first configured key (caller saves)."""
         if self.client_secret_encrypted:
@@ -100,8 +88,48 @@ from campaigns.models import Advertiser  # noqa: E402
 from campaigns.querysets import TenantQuerySet  # noqa: E402
 
 
+class AmazonAdvertiserLink(models.Model):
+    """Which DSP advertiser one of our advertisers is, and the connection that reaches it.
+
+    An agency's connection (one login) serves many of our advertisers, each through its own
+    link; an advertiser has at most one link, so a sync always knows which account it writes
+    to. A DSP advertiser id is linked to at most one of our advertisers: two tenants syncing
+    into one Amazon account would see and overwrite each other's objects.
+    """
+
+    connection = models.ForeignKey(AmazonConnection, on_delete=models.PROTECT, related_name="links")
+    advertiser = models.OneToOneField(Advertiser, on_delete=models.CASCADE, related_name="amazon_link")
+    dsp_advertiser_id = models.CharField(
+        max_length=64, help_text="The DSP advertiser id (Amazon-Ads-AccountId header of /dsp/v1 calls).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["connection_id", "advertiser_id"]
+        verbose_name = "Amazon advertiser link"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dsp_advertiser_id"], condition=~Q(dsp_advertiser_id=""), name="amazonlink_unique_dsp_advertiser",
+                violation_error_message="This DSP advertiser is already linked to another of our advertisers."),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.advertiser_id} → DSP {self.dsp_advertiser_id or '(none)'}"
+
+    @property
+    def report_account_id(self) -> str:
+        """The account in the report path: the agency entity when the connection has one (then
+        the report is filtered to this advertiser), else the DSP advertiser itself."""
+        return self.connection.dsp_account_id or self.dsp_advertiser_id
+
+
 class ExternalSystem(models.TextChoices):
     AMAZON_DSP = "amazon_dsp", "Amazon DSP"
+    # Ids from Amazon's bulk-sheet downloads (Sponsored Products ids, not DSP ids): recorded when
+    # a sheet is applied, so the next sheet finds the same objects by id (campaigns.bulksheets.ids).
+    AMAZON_BULKSHEET = "amazon_bulksheet", "Amazon bulk sheet"
 
 
 class ExternalRef(models.Model):

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.models import (
-    AmazonConnection,
+    AmazonAdvertiserLink,
     CompetitorSource,
     ExternalRef,
     ExternalSystem,
@@ -46,8 +46,10 @@ def with_sync_state(queryset):
         return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")[:1]), 0)
 
     return queryset.annotate(
-        connection_name=Subquery(AmazonConnection.objects.filter(advertiser=OuterRef("pk")).order_by("pk")
-                                 .values("name")[:1]),
+        connection_name=Subquery(AmazonAdvertiserLink.objects.filter(advertiser=OuterRef("pk"))
+                                 .values("connection__name")[:1]),
+        dsp_advertiser_id=Subquery(AmazonAdvertiserLink.objects.filter(advertiser=OuterRef("pk"))
+                                   .values("dsp_advertiser_id")[:1]),
         last_push=latest(SyncDirection.PUSH),
         last_pull=latest(SyncDirection.PULL),
         live_runs=count(SyncRun, status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]),

@@ -143,10 +143,13 @@ class AmazonAdsClient(DspMixin, ReportsMixin):
         )
 
     @classmethod
-    def for_connection(cls, connection, **kwargs) -> "AmazonAdsClient":
+    def for_connection(cls, connection, *, link=None, **kwargs) -> "AmazonAdsClient":
         """A client from an `integrations.AmazonConnection` (decrypts its secrets here, and
-        keeps them only inside the token manager). Retry and timeout defaults come from the
-        optional AMAZON_ADS_* settings."""
+        keeps them only inside the token manager), scoped to the DSP advertiser of `link` (an
+        `AmazonAdvertiserLink` of that connection) when given. Retry and timeout defaults come
+        from the optional AMAZON_ADS_* settings."""
+        if link is not None and link.connection_id != connection.pk:
+            raise ValueError("The link belongs to another connection.")
         kwargs.setdefault("retry", _policy_from_settings())
         kwargs.setdefault("timeout", _timeout_from_settings())
         return cls(
@@ -159,10 +162,16 @@ class AmazonAdsClient(DspMixin, ReportsMixin):
             base_url=connection.base_url or None,
             token_url=connection.token_url or None,
             profile_id=connection.profile_id or None,
-            account_id=connection.dsp_advertiser_id or None,
-            report_account_id=connection.dsp_account_id or None,
+            account_id=(link.dsp_advertiser_id or None) if link is not None else None,
+            report_account_id=(connection.dsp_account_id or (link.dsp_advertiser_id if link is not None else None)
+                               or None),
             **kwargs,
         )
+
+    @classmethod
+    def for_link(cls, link, **kwargs) -> "AmazonAdsClient":
+        """A client for one of our advertisers: its link's connection, scoped to its DSP advertiser."""
+        return cls.for_connection(link.connection, link=link, **kwargs)
 
     def __repr__(self) -> str:
         return f"<AmazonAdsClient {self.region} {self.base_url} profile={self.profile_id} account={self.account_id}>"

@@ -1,5 +1,6 @@
 """DSP resources on top of the transport: profiles, advertisers, current-generation (G2,
-`/dsp/v1`) campaigns, ad groups, targets, creatives and associations, and the asset library.
+`/dsp/v1`) campaigns, ad groups, targets, creatives and associations, the asset library, and
+the one Ads API v1 call G2 lacks: updating a target's state.
 
 Batch writes answer 207 with per-item results; `BatchResult` maps them back to the caller's
 list (indices are remapped across the chunks the limits force). A create that failed on the
@@ -109,6 +110,26 @@ class DspMixin:
     def create_targets(self, targets: Sequence[dict], **kw) -> BatchResult:
         return self._write("POST", "/dsp/v1/targets", "targets", targets, limits.TARGETS_PER_WRITE, **kw)
 
+    def update_targets(self, targets: Sequence[dict], **kw) -> BatchResult:
+        """Change targets' state (Ads API v1 `update/targets`; G2 has no update for targets).
+        Each item is {"targetId", "state"}; what a target is cannot be changed. Answers are
+        normalised to the G2 shape: success items carry "targetId", errors "errorCode" and
+        "errorMessage"."""
+        result = self._write("POST", "/adsApi/v1/update/targets", "targets", targets, limits.TARGETS_PER_WRITE, **kw)
+        for item in result.success:
+            item.setdefault("targetId", (item.get("target") or {}).get("targetId"))
+        for item in result.error:
+            nested = (item.get("errors") or [{}])[0]
+            item.setdefault("errorCode", nested.get("code"))
+            item.setdefault("errorMessage", nested.get("message"))
+        return result
+
+    def delete_targets(self, targets: Sequence[dict], **kw) -> BatchResult:
+        """Remove targets, named by what they are ({adGroupId, adProduct, negative, targetDetails}):
+        G2's `targets/deleteByObject`."""
+        return self._write("POST", "/dsp/v1/targets/deleteByObject", "targets", targets, limits.TARGETS_PER_WRITE,
+                           **kw)
+
     def iter_targets(self, *, page_size: int = limits.LIST_PAGE_MAX, account_id: str | None = None, **filters):
         return iter_next_token(
             self, "/dsp/v1/targets/list", items_key="targets", body=filters, max_results=page_size,
@@ -197,6 +218,10 @@ class DspMixin:
     def get_asset(self, asset_id: str, version: str | None = None, *, account_id: str | None = None) -> dict:
         params = {"assetId": asset_id, **({"version": version} if version else {})}
         return self.get("/assets", params=params, account_id=account_id)
+
+    def asset_status(self, asset_id: str, version: str, *, account_id: str | None = None) -> str | None:
+        """PROCESSING, ACTIVE or INACTIVE (one poll; callers waiting on many assets poll them in turn)."""
+        return _asset_status(self.get_asset(asset_id, version, account_id=account_id), version)
 
     def wait_for_asset(
         self,

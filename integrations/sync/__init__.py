@@ -5,12 +5,13 @@
     sync_runs_reconcile()                                       # re-queue runs whose worker died
     sync_conflict_resolve(conflict=c, resolution="ours", by=user)
 
-mapping.py   what is synced, in Amazon's terms, for campaigns, line items and targets
+mapping.py   what is synced, in Amazon's terms, for campaigns, line items and targets (values.py: canonical values)
 merge.py     the three-way merge (base = last synced values) and ExternalRef bookkeeping
-push.py      creates and updates in batches, with the create journal that makes reruns safe
+push.py      creates and updates in batches, with the create journal that makes reruns safe (lookup.py: reads)
+creatives.py our creatives' renditions as DSP ad creatives (asset library) and their associations
 pull.py      statuses and Amazon-side edits back onto our objects; conflicts
 performance.py  DSP report → reporting.DailyPerformance
-runs.py      SyncRun lifecycle: claim, heartbeat, finish, reconcile
+runs.py      SyncRun lifecycle: claim, heartbeat, finish, reconcile; which link (connection + DSP advertiser)
 services.py  execute, resolve conflicts, scheduled starts
 """
 
@@ -20,6 +21,7 @@ from integrations.sync.runs import (
     NoConnection,
     SyncAlreadyRunning,
     connection_for,
+    link_for,
     sync_run_requeue,
     sync_run_start,
     sync_runs_reconcile,
@@ -38,6 +40,7 @@ __all__ = [
     "NoConnection",
     "SyncAlreadyRunning",
     "connection_for",
+    "link_for",
     "push_dirty_count",
     "sync_conflict_resolve",
     "sync_run_execute",

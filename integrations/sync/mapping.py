@@ -9,20 +9,30 @@ the base of the three-way merge stored on ExternalRef.synced_values.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, Callable
 
 from django.db import models
 
-from campaigns.choices import CampaignStatus, EntityState, LineItemFormat, Pacing
+from campaigns.choices import CampaignStatus, EntityState, FrequencyCapUnit, GoalKpi, LineItemFormat, Pacing
 from campaigns.models import Campaign, Keyword, LineItem, ProductTarget
-
-CENT = Decimal("0.01")
+from integrations.sync.values import (  # noqa: F401 (re-exported: the sync's modules import them from here)
+    CENT,
+    NotApplicable,
+    _tz,
+    day_end,
+    day_start,
+    error_code,
+    error_message,
+    external_id_for,
+    local_day,
+    money,
+    ratio,
+    values_hash,
+)
 # A DSP flight needs an end; an open-ended campaign is sent with a year-long flight.
 OPEN_FLIGHT_DAYS = 365
 DSP_FORMATS = {
@@ -35,53 +45,15 @@ _PACING_BACK = {v: k for k, v in _PACING.items()}
 _KPI = {"roas": "RETURN_ON_AD_SPEND", "acos": "TOTAL_RETURN_ON_AD_SPEND", "cpc": "COST_PER_CLICK",
         "cpa": "COST_PER_ACTION", "ctr": "CLICK_THROUGH_RATE", "reach": "REACH", "viewability": "OTHER",
         "vcr": "VIDEO_COMPLETION_RATE"}
-
-
-class NotApplicable(ValueError):
-    """Their value cannot be written onto our object (e.g. a state change of an archived one)."""
-
-
-def values_hash(values: dict) -> str:
-    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def external_id_for(kind: str, pk: int) -> str:
-    """Our id as Amazon's externalId: how a create whose answer was lost is found again."""
-    return f"adops-{kind}-{pk}"
-
-
-def money(value) -> str | None:
-    if value is None:
-        return None
-    try:
-        return str(Decimal(str(value)).quantize(CENT))
-    except InvalidOperation:
-        return None
-
-
-def _tz(advertiser) -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(advertiser.timezone or "UTC")
-
-
-def day_start(day: date, tz) -> str:
-    return datetime.combine(day, time(0, 0), tz).isoformat()
-
-
-def day_end(day: date, tz) -> str:
-    return datetime.combine(day, time(23, 59, 59), tz).isoformat()
-
-
-def local_day(value: Any, tz) -> str | None:
-    """The advertiser-local day of an RFC 3339 date-time from Amazon."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zoneinfo.ZoneInfo("UTC"))
-    return parsed.astimezone(tz).date().isoformat()
+_KPI_BACK = {v: k for k, v in _KPI.items()}
+# Our target ROAS is a percent (300 = 3:1); Amazon's targetKpi for RETURN_ON_AD_SPEND is the ratio.
+_ROAS_KPI = "RETURN_ON_AD_SPEND"
+UNCAPPED = "UNCAPPED"
+_CAP_UNITS = {FrequencyCapUnit.DAYS: "DAYS", FrequencyCapUnit.HOURS: "HOURS"}
+_CAP_UNITS_BACK = {v: k for k, v in _CAP_UNITS.items()}
+# Targets (keywords, product targets) on Amazon: ENABLED or PAUSED. An archived one is removed
+# there (deleteByObject): DSP targets have no archived state.
+ARCHIVED = "ARCHIVED"
 
 
 def _state(active: bool) -> str:
@@ -101,11 +73,11 @@ class Kind:
     model: type[models.Model]
     id_key: str  # Amazon's id field: campaignId, adGroupId, targetId
     items_key: str  # the array key of batch writes and list answers
-    path: str  # POST creates here, PATCH updates here (when updatable)
+    path: str  # creates are POSTed here
     list_path: str
     parent: str | None
     fields: tuple[str, ...]
-    updatable: bool
+    updatable: frozenset  # the fields Amazon lets a write change
     id_filter: str
     external_id_filter: str | None  # None: Amazon's list has no externalId filter (targets)
     ours: Callable[[Any], dict] = field(repr=False, default=None)
@@ -113,9 +85,19 @@ class Kind:
     payload: Callable[[Any, str | None, Any], dict] = field(repr=False, default=None)
     patch: Callable[[str, dict, set, Any], dict] = field(repr=False, default=None)
     apply: Callable[[Any, str, Any], None] = field(repr=False, default=None)
+    update_method: str = "PATCH"
+    update_path: str = ""  # blank: `path`
 
     def external_id(self, pk: int) -> str:
         return external_id_for(self.name, pk)
+
+    @property
+    def update_url(self) -> str:
+        return self.update_path or self.path
+
+    @property
+    def is_target(self) -> bool:
+        return self.items_key == "targets"
 
 
 # Campaigns -------------------------------------------------------------------------------------
@@ -131,6 +113,12 @@ def _campaign_budget(c: Campaign) -> str:
     return money(c.daily_budget * days)
 
 
+def _target_kpi(goal_kpi: str, target_roas) -> str | None:
+    if goal_kpi != GoalKpi.ROAS or target_roas is None:
+        return None
+    return ratio(Decimal(str(target_roas)) / 100)
+
+
 def campaign_ours(c: Campaign) -> dict:
     return {
         "name": c.name,
@@ -138,7 +126,15 @@ def campaign_ours(c: Campaign) -> dict:
         "startDate": c.start_date.isoformat(),
         "endDate": _campaign_end(c).isoformat(),
         "budget": _campaign_budget(c),
+        "goalKpi": _KPI.get(c.goal_kpi, "OTHER"),
+        "targetKpi": _target_kpi(c.goal_kpi, c.target_roas),
     }
+
+
+def _goal_setting(values: dict) -> dict:
+    """Amazon's goalSetting for our KPI and target; targetKpi is sent as null to clear it."""
+    target = values.get("targetKpi")
+    return {"kpi": values.get("goalKpi") or "OTHER", "targetKpi": float(Decimal(target)) if target else None}
 
 
 def campaign_theirs(remote: dict, advertiser) -> dict:
@@ -147,12 +143,16 @@ def campaign_theirs(remote: dict, advertiser) -> dict:
     flights = (holder.get("flights") or [{}]) if isinstance(holder, dict) else [{}]
     first, last = flights[0], flights[-1]
     budget = sum((Decimal(str(f.get("budgetAmount") or 0)) for f in flights), Decimal(0))
+    goal = (remote.get("optimization") or {}).get("goalSetting") or {}
+    kpi = goal.get("kpi") or None
     return {
         "name": remote.get("name"),
         "state": remote.get("state") or "INACTIVE",
         "startDate": local_day(first.get("startDateTime"), tz),
         "endDate": local_day(last.get("endDateTime"), tz),
         "budget": money(budget),
+        "goalKpi": kpi,
+        "targetKpi": ratio(goal.get("targetKpi")) if kpi == _ROAS_KPI else None,
     }
 
 
@@ -170,7 +170,7 @@ def campaign_payload(c: Campaign, parent_id: str | None, advertiser) -> dict:
         "name": values["name"],
         "externalId": external_id_for("campaign", c.pk),
         "flights": _flights(values, _tz(advertiser)),
-        "optimization": {"bidStrategy": "SPEND_BUDGET_IN_FULL", "goalSetting": {"kpi": _KPI.get(c.goal_kpi, "OTHER")}},
+        "optimization": {"bidStrategy": "SPEND_BUDGET_IN_FULL", "goalSetting": _goal_setting(values)},
     }
 
 
@@ -184,6 +184,9 @@ def campaign_patch(remote_id: str, target: dict, push: set, advertiser) -> dict:
         item["state"] = target["state"]
     if push & {"startDate", "endDate", "budget"}:
         item["flights"] = _flights(target, _tz(advertiser))
+    if push & {"goalKpi", "targetKpi"}:
+        # A partial update: only goalSetting is sent, Amazon keeps the rest of optimization.
+        item["optimization"] = {"goalSetting": _goal_setting(target)}
     return item
 
 
@@ -198,6 +201,13 @@ def campaign_apply(c: Campaign, field_name: str, value) -> None:
         c.end_date = date.fromisoformat(value) if value else None
     elif field_name == "budget":
         c.total_budget = Decimal(value) if value is not None else None
+    elif field_name == "goalKpi":
+        if value not in _KPI_BACK:
+            raise NotApplicable(f"Amazon's goal KPI {value} has no counterpart here.")
+        c.goal_kpi = _KPI_BACK[value]
+    elif field_name == "targetKpi":
+        if c.goal_kpi == GoalKpi.ROAS:  # the other KPIs carry no target here
+            c.target_roas = (Decimal(value) * 100).quantize(Decimal("0.0001")) if value is not None else None
     else:
         raise NotApplicable(f"Unknown campaign field {field_name}")
 
@@ -223,7 +233,32 @@ def line_item_ours(li: LineItem) -> dict:
         "startDate": li.start_date.isoformat() if li.start_date else None,
         "endDate": li.end_date.isoformat() if li.end_date else None,
         "pacing": _PACING.get(li.pacing, "EVEN"),
+        "frequencyCap": frequency_cap(li.frequency_cap_impressions, li.frequency_cap_period, li.frequency_cap_unit),
     }
+
+
+def frequency_cap(impressions, period, unit) -> str:
+    """Canonical cap: "UNCAPPED" or "<impressions>/<count>/<DAYS|HOURS>"."""
+    if impressions is None or period is None or not unit:
+        return UNCAPPED
+    return f"{impressions}/{period}/{_CAP_UNITS.get(unit, str(unit).upper())}"
+
+
+def _frequencies(cap: str) -> list[dict]:
+    """Amazon's frequencies for a canonical cap. G2 names the kind `frequencyType`; the custom
+    cap's fields follow Amazon's frequencyCap (maxImpressions per timeUnitCount timeUnit)."""
+    if not cap or cap == UNCAPPED:
+        return [{"frequencyType": UNCAPPED}]
+    impressions, period, unit = cap.split("/")
+    return [{"frequencyType": "CUSTOM", "maxImpressions": int(impressions), "timeUnitCount": int(period),
+             "timeUnit": unit}]
+
+
+def _their_cap(frequencies) -> str:
+    first = (frequencies or [{}])[0] if isinstance(frequencies, list) else {}
+    if not first or first.get("frequencyType", UNCAPPED) == UNCAPPED:
+        return UNCAPPED
+    return f"{first.get('maxImpressions')}/{first.get('timeUnitCount')}/{first.get('timeUnit')}"
 
 
 def line_item_theirs(remote: dict, advertiser) -> dict:
@@ -236,6 +271,7 @@ def line_item_theirs(remote: dict, advertiser) -> dict:
         "startDate": local_day(remote.get("startDateTime"), tz),
         "endDate": local_day(remote.get("endDateTime"), tz),
         "pacing": (remote.get("pacing") or {}).get("deliveryProfile") or "EVEN",
+        "frequencyCap": _their_cap(remote.get("frequencies")),
     }
 
 
@@ -255,6 +291,8 @@ def _line_item_fields(values: dict, push: set, tz) -> dict:
         item["endDateTime"] = day_end(date.fromisoformat(values["endDate"]), tz) if values["endDate"] else None
     if "pacing" in push:
         item["pacing"] = {"deliveryProfile": values["pacing"]}
+    if "frequencyCap" in push:
+        item["frequencies"] = _frequencies(values.get("frequencyCap"))
     return item
 
 
@@ -289,20 +327,40 @@ def line_item_apply(li: LineItem, field_name: str, value) -> None:
         li.end_date = date.fromisoformat(value) if value else None
     elif field_name == "pacing":
         li.pacing = _PACING_BACK.get(value, Pacing.EVEN)
+    elif field_name == "frequencyCap":
+        if not value or value == UNCAPPED:
+            li.frequency_cap_impressions = li.frequency_cap_period = None
+            li.frequency_cap_unit = ""
+            return
+        try:
+            impressions, period, unit = value.split("/")
+            li.frequency_cap_impressions, li.frequency_cap_period = int(impressions), int(period)
+            li.frequency_cap_unit = _CAP_UNITS_BACK[unit]
+        except (ValueError, KeyError):
+            raise NotApplicable(f"Amazon's frequency cap {value} has no counterpart here.") from None
     else:
         raise NotApplicable(f"Unknown line item field {field_name}")
 
 
-# Keywords and product targets = DSP targets (create-only: the API has no update for targets) ----
+# Keywords and product targets = DSP targets ---------------------------------------------------
+# What a target is (its details, negative or not) is fixed once created: Amazon's update of a
+# target (Ads API v1 update/targets) takes only its state (and a bid, which the DSP sets on the
+# ad group instead). Archived here means removed there (G2 targets/deleteByObject).
+
+def _target_state(state: str) -> str:
+    if state == EntityState.ARCHIVED:
+        return ARCHIVED
+    return "ENABLED" if state == EntityState.ENABLED else "PAUSED"
+
 
 def keyword_ours(k: Keyword) -> dict:
     return {"target": f"keyword|{k.match_type}|{k.text}", "negative": "true" if k.is_negative else "false",
-            "state": "ENABLED" if k.state == EntityState.ENABLED else "PAUSED"}
+            "state": _target_state(k.state)}
 
 
 def product_target_ours(t: ProductTarget) -> dict:
     return {"target": f"product|{t.expression}", "negative": "true" if t.negative else "false",
-            "state": "ENABLED" if t.state == EntityState.ENABLED else "PAUSED"}
+            "state": _target_state(t.state)}
 
 
 def target_theirs(remote: dict, advertiser) -> dict:
@@ -330,24 +388,44 @@ def product_target_payload(t: ProductTarget, parent_id: str | None, advertiser=N
             "targetDetails": {"productTarget": {"expression": t.expression}}}
 
 
-def _not_updatable(*args, **kwargs):
-    raise NotApplicable("Amazon DSP targets cannot be updated through the API; archive and recreate instead.")
+def target_patch(remote_id: str, target: dict, push: set, advertiser=None) -> dict:
+    """An item of POST /adsApi/v1/update/targets: the state is all a target lets us change."""
+    return {"targetId": remote_id, "state": target["state"]}
 
 
+def target_delete_item(remote: dict) -> dict:
+    """An item of POST /dsp/v1/targets/deleteByObject: the target as Amazon holds it."""
+    return {"adGroupId": remote.get("adGroupId"), "adProduct": "AMAZON_DSP", "negative": bool(remote.get("negative")),
+            "targetDetails": remote.get("targetDetails") or {}}
+
+
+def target_apply(obj, field_name: str, value) -> None:
+    if field_name != "state":
+        raise NotApplicable(f"Amazon cannot change a target's {field_name}; it is not written here.")
+    if obj.state == EntityState.ARCHIVED:
+        raise NotApplicable("Archived objects are final; Amazon's state is not copied onto them.")
+    obj.state = EntityState.ENABLED if value == "ENABLED" else EntityState.PAUSED
+
+
+_ALL = frozenset
 CAMPAIGN = Kind("campaign", Campaign, "campaignId", "campaigns", "/dsp/v1/campaigns", "/dsp/v1/campaigns/list",
-                None, ("name", "state", "startDate", "endDate", "budget"), True, "campaignIdFilter",
+                None, ("name", "state", "startDate", "endDate", "budget", "goalKpi", "targetKpi"),
+                _ALL({"name", "state", "startDate", "endDate", "budget", "goalKpi", "targetKpi"}), "campaignIdFilter",
                 "externalIdFilter", campaign_ours, campaign_theirs, campaign_payload, campaign_patch, campaign_apply)
 LINE_ITEM = Kind("lineitem", LineItem, "adGroupId", "adGroups", "/dsp/v1/adGroups", "/dsp/v1/adGroups/list",
-                 "campaign", ("name", "state", "bid", "budget", "startDate", "endDate", "pacing"), True,
+                 "campaign", ("name", "state", "bid", "budget", "startDate", "endDate", "pacing", "frequencyCap"),
+                 _ALL({"name", "state", "bid", "budget", "startDate", "endDate", "pacing", "frequencyCap"}),
                  "adGroupIdFilter", "externalIdFilter", line_item_ours, line_item_theirs, line_item_payload,
                  line_item_patch, line_item_apply)
+TARGET_UPDATE = dict(update_method="POST", update_path="/adsApi/v1/update/targets")
 KEYWORD = Kind("keyword", Keyword, "targetId", "targets", "/dsp/v1/targets", "/dsp/v1/targets/list", "lineitem",
-               ("target", "negative", "state"), False, "targetIdFilter", None, keyword_ours, target_theirs,
-               keyword_payload, _not_updatable, _not_updatable)
+               ("target", "negative", "state"), _ALL({"state"}), "targetIdFilter", None, keyword_ours, target_theirs,
+               keyword_payload, target_patch, target_apply, **TARGET_UPDATE)
 PRODUCT_TARGET = Kind("producttarget", ProductTarget, "targetId", "targets", "/dsp/v1/targets",
-                      "/dsp/v1/targets/list", "lineitem", ("target", "negative", "state"), False, "targetIdFilter",
-                      None, product_target_ours, target_theirs, product_target_payload, _not_updatable,
-                      _not_updatable)
+                      "/dsp/v1/targets/list", "lineitem", ("target", "negative", "state"), _ALL({"state"}),
+                      "targetIdFilter", None, product_target_ours, target_theirs, product_target_payload,
+                      target_patch, target_apply, **TARGET_UPDATE)
+TARGET_DELETE_PATH = "/dsp/v1/targets/deleteByObject"
 
 KINDS: tuple[Kind, ...] = (CAMPAIGN, LINE_ITEM, KEYWORD, PRODUCT_TARGET)
 KINDS_BY_NAME = {k.name: k for k in KINDS}

@@ -6,7 +6,8 @@ For each synced field: `base` is what both sides held at the last sync (External
 - only ours moved: a push sends it;
 - only theirs moved: a pull writes it here (through campaigns.services.entity_save, source "sync");
 - both moved, differently: a conflict. Neither side is written; a SyncConflict row waits for an
-  account manager to pick the winner.
+  account manager to pick the winner. One exception: a target archived here is removed there
+  whatever Amazon did to its state meanwhile (archived is final).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from integrations.models import ExternalRef, SyncConflict
-from integrations.sync.mapping import Kind, values_hash
+from integrations.sync.mapping import ARCHIVED, Kind, values_hash
 
 REF_FIELDS = ["external_id", "pending_since", "synced_values", "synced_hash", "synced_at", "remote_values",
               "remote_hash", "remote_seen_at", "delivery_status", "account_id"]
@@ -49,6 +50,12 @@ def merge(kind: Kind, base: dict, ours: dict, theirs: dict) -> Merge:
             result.pull[name] = t
         else:
             result.conflicts[name] = (b, o, t)
+    if kind.is_target and ours.get("state") == ARCHIVED and theirs.get("state") != ARCHIVED:
+        # Archived is final here and a target archived here is removed there: that wins over a
+        # pause or an enable made on Amazon meanwhile, so it is never a conflict.
+        result.conflicts.pop("state", None)
+        result.push.add("state")
+        result.target["state"] = ARCHIVED
     return result
 
 

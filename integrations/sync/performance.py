@@ -84,22 +84,22 @@ def rows_from_report(report_rows, *, line_items: dict[str, int], today: date, st
     return rows
 
 
-def pull_performance(*, rec, client, connection, advertiser, dry_run: bool) -> None:
+def pull_performance(*, rec, client, link, advertiser, dry_run: bool) -> None:
     stats = rec.run.stats.setdefault("performance", {"rows": 0, "unmatched_rows": 0, "future_rows": 0})
     if dry_run:
         stats["skipped"] = "a dry run requests no report"
         return
     today = advertiser.today()
     start = today - timedelta(days=report_days() - 1)
-    account = connection.report_account_id
+    account = link.report_account_id
     saved = rec.run.stats.get("report") or {}
     if saved.get("id") and saved.get("range") == [start.isoformat(), today.isoformat()]:
         report_id = saved["id"]
     else:
         body = {"startDate": start.isoformat(), "endDate": today.isoformat(), "type": "CAMPAIGN",
                 "dimensions": ["LINE_ITEM"], "timeUnit": "DAILY", "format": "JSON", "metrics": METRICS}
-        if connection.dsp_advertiser_id and account != connection.dsp_advertiser_id:
-            body["advertiserIds"] = [connection.dsp_advertiser_id]  # the account is an entity
+        if account != link.dsp_advertiser_id:
+            body["advertiserIds"] = [link.dsp_advertiser_id]  # the account is the agency's entity
         report_id = client.create_report(body, account_id=account)["reportId"]
         rec.run.stats["report"] = {"id": report_id, "range": [start.isoformat(), today.isoformat()]}
         rec.save()

@@ -19,7 +19,16 @@ from campaigns.services import entity_save
 from integrations.amazon import limits
 from integrations.amazon.pagination import iter_next_token
 from integrations.models import ExternalRef, ExternalSystem
-from integrations.sync.mapping import CAMPAIGN, KEYWORD, KINDS_BY_NAME, LINE_ITEM, PRODUCT_TARGET, Kind, NotApplicable
+from integrations.sync.mapping import (
+    ARCHIVED,
+    CAMPAIGN,
+    KEYWORD,
+    KINDS_BY_NAME,
+    LINE_ITEM,
+    PRODUCT_TARGET,
+    Kind,
+    NotApplicable,
+)
 from integrations.sync.merge import (
     conflict_record,
     conflicts_close_settled,
@@ -75,7 +84,7 @@ class Puller:
                 batch = []
         self._apply(batch)
         for remote_id, (kind, ref) in by_external.items():
-            if remote_id not in seen:
+            if remote_id not in seen and (ref.synced_values or {}).get("state") != ARCHIVED:  # removed by us
                 self.stats["missing_on_amazon"] += 1
                 self.rec.error(obj=f"{kind.name}:{ref.object_id}", code="MISSING_ON_AMAZON", failed=False,
                                message=f"{remote_id} is not in account {self.account_id} any more.")

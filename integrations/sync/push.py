@@ -17,17 +17,29 @@ next run resolves them the same way before creating anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from integrations.amazon import limits
 from integrations.amazon.errors import ClientError, ServerError, ThrottledError, TransportError
-from integrations.amazon.pagination import iter_next_token
 from integrations.amazon.retry import NO_RETRIES
 from integrations.models import ExternalRef, ExternalSystem
-from integrations.sync.mapping import KINDS, Kind, in_scope, is_archived, parent_id_of, values_hash
+from integrations.sync.mapping import (
+    ARCHIVED,
+    KINDS,
+    TARGET_DELETE_PATH,
+    Kind,
+    error_code,
+    error_message,
+    in_scope,
+    is_archived,
+    parent_id_of,
+    target_delete_item,
+    values_hash,
+)
+from integrations.sync.lookup import AmazonReads, chunks
 from integrations.sync.merge import (
     REF_FIELDS,
     conflict_record,
@@ -41,7 +53,6 @@ from integrations.sync.merge import (
 
 PER_WRITE = {"campaigns": limits.CAMPAIGNS_PER_WRITE, "adGroups": limits.AD_GROUPS_PER_WRITE,
              "targets": limits.TARGETS_PER_WRITE}
-PAGE = limits.LIST_PAGE_MAX
 NEW = "(new)"  # a dry run's stand-in id for a parent it would create
 
 
@@ -59,22 +70,14 @@ class Item:
     base_after: dict = field(default_factory=dict)
     activation: bool = False  # only activates what this run created: counted as created, not updated
     deferred: bool = False  # just created: its ref is written (and counted) with the activation's answer
+    archive: bool = False  # a target archived here: removed on Amazon (deleteByObject)
+    remote: dict | None = None  # as Amazon holds it (what deleteByObject names)
 
 
-def chunks(items: list, size: int) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+_code, _message = error_code, error_message
 
 
-def _code(entry: dict) -> str:
-    return str(entry.get("errorCode") or entry.get("code") or "ERROR")
-
-
-def _message(entry: dict) -> str:
-    return str(entry.get("errorMessage") or entry.get("description") or entry.get("message") or "")
-
-
-class Pusher:
+class Pusher(AmazonReads):
     def __init__(self, *, rec, client, advertiser, account_id: str, dry_run: bool):
         self.rec, self.client, self.advertiser = rec, client, advertiser
         self.account_id, self.dry_run = account_id, dry_run
@@ -86,6 +89,7 @@ class Pusher:
 
     def run(self) -> None:
         from integrations.kargo.push import KargoTrafficker  # Kargo deal targeting and third-party creatives
+        from integrations.sync.creatives import CreativePusher  # our creatives, once the ad groups exist
 
         kargo = KargoTrafficker(self)
         kargo.preflight()  # refuses the whole push (KargoRefused) before any request leaves
@@ -94,6 +98,7 @@ class Pusher:
         self.rec.save()
         for kind, objs in work:
             self._push_kind(kind, objs)
+        CreativePusher(self).push()
         kargo.push()
 
     def _push_kind(self, kind: Kind, objs: list) -> None:
@@ -158,63 +163,6 @@ class Pusher:
         if done:
             self.rec.done()
 
-    # --- reads --------------------------------------------------------------------------------
-
-    def _list(self, kind: Kind, filters: dict) -> Iterable[dict]:
-        return iter_next_token(self.client, kind.list_path, items_key=kind.items_key, body=filters,
-                               max_results=PAGE, account_id=self.account_id)
-
-    def _read(self, kind: Kind, ids: list[str]) -> dict[str, dict]:
-        found = {}
-        for chunk in chunks(ids, PAGE):
-            for remote in self._list(kind, {kind.id_filter: {"include": chunk}}):
-                found[str(remote[kind.id_key])] = remote
-        return found
-
-    def _lookup(self, kind: Kind, items: list[Item], *, by_name: bool = False) -> dict[int, dict]:
-        """Our objects Amazon already has, found by the externalId we gave them (pk → remote)."""
-        wanted = {kind.external_id(it.obj.pk): it for it in items}
-        found: dict[int, dict] = {}
-        if kind.external_id_filter:
-            queries = [{kind.external_id_filter: {"include": chunk}} for chunk in chunks(list(wanted), PAGE)]
-        else:  # targets: Amazon filters them by ad group only
-            parents = sorted({p for p in (self._parent_remote(kind, it.obj) for it in items) if p})
-            queries = [{"adGroupIdFilter": {"include": chunk}} for chunk in chunks(parents, PAGE)]
-        for query in queries:
-            for remote in self._list(kind, query):
-                it = wanted.get(remote.get("externalId"))
-                if it is not None:
-                    found[it.obj.pk] = remote
-        if by_name and kind.external_id_filter:
-            found.update(self._lookup_by_name(kind, [it for it in items if it.obj.pk not in found]))
-        return found
-
-    def _lookup_by_name(self, kind: Kind, items: list[Item]) -> dict[int, dict]:
-        """Fallback for an object Amazon holds without our externalId: same name and parent, no
-        externalId, not anyone else's, and exactly one candidate on each side."""
-        by_name: dict[str, list[Item]] = {}
-        for it in items:
-            by_name.setdefault(it.ours["name"], []).append(it)
-        unique = {name: its[0] for name, its in by_name.items() if len(its) == 1}
-        candidates: dict[str, list[dict]] = {}
-        for chunk in chunks(list(unique), PAGE):
-            for remote in self._list(kind, {"nameFilter": {"include": chunk}}):
-                if not remote.get("externalId"):
-                    candidates.setdefault(remote.get("name"), []).append(remote)
-        taken = set(ExternalRef.objects.filter(
-            system=ExternalSystem.AMAZON_DSP,
-            external_id__in=[str(r[kind.id_key]) for rs in candidates.values() for r in rs]).values_list(
-            "external_id", flat=True))
-        found = {}
-        for name, remotes in candidates.items():
-            it = unique[name]
-            parent = self._parent_remote(kind, it.obj)
-            fits = [r for r in remotes if str(r[kind.id_key]) not in taken
-                    and (parent is None or str(r.get("campaignId")) == parent)]
-            if len(fits) == 1:
-                found[it.obj.pk] = fits[0]
-        return found
-
     # --- planning -----------------------------------------------------------------------------
 
     def _resolve_pending(self, kind: Kind, pending: list[Item]) -> list[Item]:
@@ -244,7 +192,9 @@ class Pusher:
         remotes = self._read(kind, [it.ref.external_id for it in items])
         for it in items:
             remote = remotes.get(it.ref.external_id)
-            if remote is None:
+            if remote is None and kind.is_target and it.ours.get("state") == ARCHIVED:
+                self._settle_gone(it)  # archived here, already gone there: nothing left to do
+            elif remote is None:
                 self._fail(kind, it.obj, "MISSING_ON_AMAZON",
                            f"Amazon has no {kind.items_key[:-1]} {it.ref.external_id} in account {self.account_id}.")
             else:
@@ -252,16 +202,27 @@ class Pusher:
                 started = self.rec.run.started_at
                 self._plan(kind, it, remote, counted=bool(started and it.ref.created_at >= started))
 
+    def _settle_gone(self, it: Item) -> None:
+        if not self.dry_run:
+            set_base(it.ref, dict(it.ours))
+            set_remote(it.ref, dict(it.ours))
+            it.ref.save(update_fields=REF_FIELDS)
+        self.rec.count("unchanged")
+        self.rec.done()
+
     def _plan(self, kind: Kind, it: Item, remote: dict, *, created: bool = False, counted: bool = False) -> None:
         theirs = kind.theirs(remote, self.advertiser)
         m = merge(kind, it.ref.synced_values or theirs, it.ours, theirs)
+        archive = kind.is_target and it.ours.get("state") == ARCHIVED  # merge() made it win
+        frozen = set() if archive else m.push - kind.updatable
+        send = {"state"} if archive else m.push & kind.updatable
         self.rec.count("conflicts", len(m.conflicts))
         if not self.dry_run:
             with transaction.atomic():
                 for name, (b, o, t) in m.conflicts.items():
                     conflict_record(run=self.rec.run, ref=it.ref, name=name, base=b, ours=o, theirs=t)
                 conflicts_close_settled(ref=it.ref, settled=m.converged)
-                if not m.push or not kind.updatable:
+                if not send:
                     # Nothing we may send: the base catches up where both sides agree; their own
                     # changes wait for the pull, conflicts for a person.
                     set_base(it.ref, m.base)
@@ -269,17 +230,20 @@ class Pusher:
                     it.ref.save(update_fields=REF_FIELDS)
         if created:  # an earlier attempt's create, found on Amazon: created by the sync all the same
             self.rec.count("created")
-        if m.push and not kind.updatable:
-            self._fail(kind, it.obj, "NOT_UPDATABLE", "Amazon DSP targets cannot be updated through the API; "
-                       f"changed here: {', '.join(sorted(m.push))}. Archive it and add a new one.")
-            return
-        if not m.push:
-            if not (created or counted):
+        if frozen:
+            # What Amazon does not let us change stays unsynced (and reported each run) until
+            # someone archives the object here and adds a new one; the rest is still sent.
+            self._fail(kind, it.obj, "NOT_UPDATABLE", f"Amazon cannot change a {kind.items_key[:-1]}'s "
+                       f"{', '.join(sorted(frozen))} (changed here). Archive it and add a new one.", done=not send)
+        if not send:
+            if not (created or counted or frozen):
                 self.rec.count("unchanged")
-            self.rec.done()
+            if not frozen:
+                self.rec.done()
             return
-        it.push, it.target, it.activation = m.push, m.target, created or counted
-        it.base_after = {**m.base, **{name: it.ours[name] for name in m.push}}
+        it.push, it.target, it.activation, it.remote = send, m.target, created or counted, remote
+        it.archive = archive
+        it.base_after = dict(it.ours) if archive else {**m.base, **{name: it.ours[name] for name in send}}
         self._patches.append(it)
 
     # --- writes -------------------------------------------------------------------------------
@@ -364,8 +328,8 @@ class Pusher:
         settled = []
         for it, remote_id in pairs:
             base = dict(it.ours)
-            if kind.updatable:
-                base["state"] = "INACTIVE"  # Amazon creates everything inactive
+            if not kind.is_target:
+                base["state"] = "INACTIVE"  # Amazon creates campaigns and ad groups inactive
             it.ref.external_id, it.ref.pending_since = remote_id, None
             set_base(it.ref, base, now=now)
             set_remote(it.ref, base, now=now)
@@ -399,14 +363,25 @@ class Pusher:
             self.rec.count("updated", sum(1 for it in batch if not it.activation))
             self.rec.done(len(batch))
             return
+        updates = [it for it in batch if not it.archive]
+        if updates:
+            self._send_changes(kind, updates, kind.update_method, kind.update_url,
+                               lambda it: kind.patch(it.ref.external_id, it.target, it.push, self.advertiser))
+        archives = [it for it in batch if it.archive]
+        if archives:  # a target archived here is removed there; one already gone is as good
+            self._send_changes(kind, archives, "POST", TARGET_DELETE_PATH, lambda it: target_delete_item(it.remote),
+                               gone_ok=True)
+
+    def _send_changes(self, kind: Kind, batch: list[Item], method: str, path: str, build, *,
+                      gone_ok: bool = False) -> None:
         remaining, attempt, started = list(batch), 0, self.client.clock()
         while remaining:
             attempt += 1
-            body = {kind.items_key: [kind.patch(it.ref.external_id, it.target, it.push, self.advertiser)
-                                     for it in remaining]}
+            body = {kind.items_key: [build(it) for it in remaining]}
             try:
-                # The client's own retries are fine here: a PATCH sets values, repeating it is harmless.
-                response = self.client.request("PATCH", kind.path, json=body, account_id=self.account_id)
+                # The client's own retries are fine here: an update sets values and a removal of
+                # what is gone answers "not found", so repeating either is harmless.
+                response = self.client.request(method, path, json=body, account_id=self.account_id)
             except ClientError as exc:
                 self._patch_failed(kind, [(it, exc.code or "REFUSED", exc.message) for it in remaining],
                                    exc.request_id)
@@ -414,6 +389,15 @@ class Pusher:
             answer = response.body if isinstance(response.body, dict) else {}
             now = timezone.now()
             applied = [remaining[int(s["index"])] for s in answer.get("success") or []]
+            retry, refused = [], []
+            for entry in answer.get("error") or []:
+                it = remaining[int(entry["index"])]
+                if gone_ok and _code(entry) == "RESOURCE_ID_NOT_FOUND":
+                    applied.append(it)
+                elif _code(entry) in limits.TRANSIENT_ITEM_ERRORS:
+                    retry.append(it)
+                else:
+                    refused.append((it, _code(entry), _message(entry)))
             for it in applied:
                 set_base(it.ref, it.base_after, now=now)
                 set_remote(it.ref, it.target, now=now)
@@ -423,13 +407,6 @@ class Pusher:
                 if not it.activation:
                     self.rec.count("updated")
                 self.rec.done()
-            retry, refused = [], []
-            for entry in answer.get("error") or []:
-                it = remaining[int(entry["index"])]
-                if _code(entry) in limits.TRANSIENT_ITEM_ERRORS:
-                    retry.append(it)
-                else:
-                    refused.append((it, _code(entry), _message(entry)))
             with transaction.atomic():
                 refs_save([it.ref for it in applied])
                 self._patch_failed(kind, refused, response.request_id)
@@ -437,7 +414,6 @@ class Pusher:
             remaining = retry
             if remaining:
                 self._wait(None, attempt, started)
-
 
     def _patch_failed(self, kind: Kind, refused: list[tuple[Item, str, str]], request_id: str | None) -> None:
         """Updates Amazon refused. A just-created object exists all the same: its ref is written
@@ -466,5 +442,6 @@ def push_dirty_count(*, advertiser) -> int:
             elif ref[1] is not None or (ref[0] and values_hash(kind.ours(obj)) != ref[2]):
                 dirty += 1
     from integrations.kargo.push import kargo_dirty_count  # deal targeting and Kargo creatives not yet sent
+    from integrations.sync.creatives import creatives_dirty_count
 
-    return dirty + kargo_dirty_count(advertiser=advertiser)
+    return dirty + kargo_dirty_count(advertiser=advertiser) + creatives_dirty_count(advertiser=advertiser)

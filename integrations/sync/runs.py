@@ -25,7 +25,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backend.observability.context import current_request_id
-from integrations.models import AmazonConnection, SyncDirection, SyncRun, SyncScope, SyncStatus, SyncTrigger
+from integrations.models import (
+    AmazonAdvertiserLink,
+    AmazonConnection,
+    SyncDirection,
+    SyncRun,
+    SyncScope,
+    SyncStatus,
+    SyncTrigger,
+)
 
 log = logging.getLogger("integrations.sync")
 
@@ -47,7 +55,7 @@ def max_attempts() -> int:
 
 
 class NoConnection(Exception):
-    """The advertiser has no AmazonConnection to sync through."""
+    """The advertiser is linked to no DSP advertiser (AmazonAdvertiserLink), or the link is unusable."""
 
 
 class SyncAlreadyRunning(Exception):
@@ -61,11 +69,17 @@ class LeaseLost(Exception):
     """Another worker claimed this run (ours was presumed dead): stop writing."""
 
 
+def link_for(advertiser) -> AmazonAdvertiserLink:
+    """The advertiser's DSP advertiser and the connection that reaches it."""
+    link = AmazonAdvertiserLink.objects.select_related("connection").filter(advertiser=advertiser).first()
+    if link is None:
+        raise NoConnection(f"Advertiser {advertiser} is linked to no Amazon DSP advertiser; link it on an "
+                           "Amazon connection in the admin first.")
+    return link
+
+
 def connection_for(advertiser) -> AmazonConnection:
-    connection = AmazonConnection.objects.filter(advertiser=advertiser).order_by("pk").first()
-    if connection is None:
-        raise NoConnection(f"Advertiser {advertiser} has no Amazon connection; add one in the admin first.")
-    return connection
+    return link_for(advertiser).connection
 
 
 def _enqueue(run_id: int) -> None:

@@ -13,7 +13,7 @@ from campaigns.services import entity_save
 from integrations.amazon.client import AmazonAdsClient
 from integrations.amazon.errors import AmazonAdsError
 from integrations.models import (
-    AmazonConnection,
+    AmazonAdvertiserLink,
     ConflictResolution,
     ExternalRef,
     SyncConflict,
@@ -23,7 +23,7 @@ from integrations.models import (
     SyncStatus,
     SyncTrigger,
 )
-from integrations.sync.mapping import KIND_OF_MODEL
+from integrations.sync.mapping import KIND_OF_MODEL, error_message
 from integrations.sync.merge import set_base, set_remote
 from integrations.sync.performance import pull_performance
 from integrations.sync.pull import Puller
@@ -33,7 +33,7 @@ from integrations.sync.runs import (
     NoConnection,
     RunRecorder,
     SyncAlreadyRunning,
-    connection_for,
+    link_for,
     run_claim,
     sync_run_start,
 )
@@ -52,12 +52,12 @@ def sync_run_execute(*, run_id: int, client: AmazonAdsClient | None = None,
         return run
     run.progress_total = 0
     rec = RunRecorder(run=run, token=token, on_progress=on_progress)
-    client = client or AmazonAdsClient.for_connection(run.connection)
+    link = AmazonAdvertiserLink.objects.select_related("connection").filter(advertiser=run.advertiser).first()
+    client = client or (AmazonAdsClient.for_link(link) if link is not None and link.connection_id == run.connection_id
+                        else AmazonAdsClient.for_connection(run.connection))
     requests_before = client.stats.snapshot()
     try:
-        account = run.connection.dsp_advertiser_id
-        if not account:
-            raise NoConnection(f"Connection {run.connection} has no DSP advertiser id (Amazon-Ads-AccountId).")
+        account = _account_of(run, link)
         kwargs = dict(rec=rec, client=client, advertiser=run.advertiser, account_id=account, dry_run=run.dry_run)
         if run.direction == SyncDirection.PUSH:
             Pusher(**kwargs).run()
@@ -65,7 +65,7 @@ def sync_run_execute(*, run_id: int, client: AmazonAdsClient | None = None,
             if run.scope in (SyncScope.ALL, SyncScope.ENTITIES):
                 Puller(**kwargs).run()
             if run.scope in (SyncScope.ALL, SyncScope.PERFORMANCE):
-                pull_performance(rec=rec, client=client, connection=run.connection, advertiser=run.advertiser,
+                pull_performance(rec=rec, client=client, link=link, advertiser=run.advertiser,
                                  dry_run=run.dry_run)
         run.stats["requests"] = _requests_since(client, requests_before)
         if run.failed:
@@ -84,6 +84,20 @@ def sync_run_execute(*, run_id: int, client: AmazonAdsClient | None = None,
         except LeaseLost:
             pass
     return run
+
+
+def _account_of(run: SyncRun, link: AmazonAdvertiserLink | None) -> str:
+    """The DSP advertiser the run writes to. The link is read when the run executes, so a link
+    moved to another connection after the run was queued fails the run rather than sending one
+    advertiser's objects through the wrong login."""
+    if link is None:
+        raise NoConnection(f"Advertiser {run.advertiser} is linked to no Amazon DSP advertiser any more.")
+    if link.connection_id != run.connection_id:
+        raise NoConnection(f"Advertiser {run.advertiser} is now served by connection {link.connection}; "
+                           "run the sync again.")
+    if not link.dsp_advertiser_id:
+        raise NoConnection(f"The link of {run.advertiser} has no DSP advertiser id (Amazon-Ads-AccountId).")
+    return link.dsp_advertiser_id
 
 
 def _requests_since(client, before: dict) -> dict:
@@ -111,17 +125,18 @@ def sync_conflict_resolve(*, conflict: SyncConflict, resolution: str, by=None,
         raise ConflictNotResolvable("The object is not synced with Amazon.")
     name = conflict.field
     if resolution == ConflictResolution.OURS:
-        if not kind.updatable:
-            raise ConflictNotResolvable("Amazon DSP targets cannot be updated; only 'theirs wins' applies.")
-        connection = connection_for(ref.advertiser)
-        client = client or AmazonAdsClient.for_connection(connection)
+        if name not in kind.updatable:
+            raise ConflictNotResolvable(f"Amazon does not let {name} of a {kind.items_key[:-1]} be changed; "
+                                        "only 'theirs wins' applies.")
+        link = link_for(ref.advertiser)
+        client = client or AmazonAdsClient.for_link(link)
         target = {**ref.remote_values, name: conflict.our_value}
         item = kind.patch(ref.external_id, target, {name}, ref.advertiser)
-        answer = client.request("PATCH", kind.path, json={kind.items_key: [item]},
-                                account_id=connection.dsp_advertiser_id).body or {}
+        answer = client.request(kind.update_method, kind.update_url, json={kind.items_key: [item]},
+                                account_id=link.dsp_advertiser_id).body or {}
         if answer.get("error"):
             entry = answer["error"][0]
-            raise ConflictNotResolvable(f"Amazon refused: {entry.get('errorMessage') or entry}")
+            raise ConflictNotResolvable(f"Amazon refused: {error_message(entry) or entry}")
         winner = conflict.our_value
     elif resolution == ConflictResolution.THEIRS:
         winner = conflict.their_value
@@ -143,8 +158,7 @@ def sync_conflict_resolve(*, conflict: SyncConflict, resolution: str, by=None,
 
 
 def _synced_advertisers():
-    return Advertiser.objects.filter(
-        pk__in=AmazonConnection.objects.filter(advertiser__isnull=False).values("advertiser")).order_by("pk")
+    return Advertiser.objects.filter(pk__in=AmazonAdvertiserLink.objects.values("advertiser")).order_by("pk")
 
 
 def sync_runs_schedule(*, direction: str, scope: str = SyncScope.ALL, trigger: str = SyncTrigger.SCHEDULE,

@@ -1,6 +1,6 @@
 import factory
 
-from integrations.models import AmazonConnection, AmazonRegion
+from integrations.models import AmazonAdvertiserLink, AmazonConnection, AmazonRegion
 
 
 class AmazonConnectionFactory(factory.django.DjangoModelFactory):
@@ -15,4 +15,14 @@ class AmazonConnectionFactory(factory.django.DjangoModelFactory):
     client_secret = "client-secret-for-tests"
     refresh_token = "Atzr|refresh-token-for-tests"
     profile_id = "1111111111111111"
-    dsp_advertiser_id = "4728736040201"
+
+
+class AmazonAdvertiserLinkFactory(factory.django.DjangoModelFactory):
+    """One of our advertisers served by a connection, as one DSP advertiser."""
+
+    class Meta:
+        model = AmazonAdvertiserLink
+
+    connection = factory.SubFactory(AmazonConnectionFactory)
+    advertiser = factory.SubFactory("tests.campaigns.factories.AdvertiserFactory")
+    dsp_advertiser_id = factory.Sequence(lambda n: str(4728736040201 + n))

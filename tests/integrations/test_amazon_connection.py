@@ -11,11 +11,14 @@ from integrations.amazon.client import AmazonAdsClient
 from integrations.amazon.fake import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
 from integrations.crypto import CredentialsKeyMissing
 from integrations.models import AmazonConnection
-from tests.integrations.factories import AmazonConnectionFactory
+from tests.integrations.factories import AmazonAdvertiserLinkFactory, AmazonConnectionFactory
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "amzn-client-secret-9f8e7d6c5b4a"
+# The connection page's inline of the advertisers it serves, empty.
+NO_LINKS = {"links-TOTAL_FORMS": "0", "links-INITIAL_FORMS": "0", "links-MIN_NUM_FORMS": "0",
+            "links-MAX_NUM_FORMS": "1000"}
 REFRESH = "Atzr|IwEBIJ-refresh-token-abcdef123456"
 
 
@@ -65,15 +68,16 @@ def test_secrets_are_not_in_str_or_repr(encryption_key):
 
 def test_a_connection_builds_a_client_that_works_against_the_fake(encryption_key, fake_dsp, advertiser):
     conn = AmazonConnectionFactory(
-        advertiser=advertiser, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-        refresh_token=DEFAULT_REFRESH_TOKEN,
+        client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, refresh_token=DEFAULT_REFRESH_TOKEN,
         base_url=fake_dsp.base_url("NA"), token_url=fake_dsp.token_url, profile_id=fake_dsp.profile_id("NA"),
-        dsp_advertiser_id=fake_dsp.advertiser_ids("NA")[0],
     )
-    client = AmazonAdsClient.for_connection(conn)
-    assert client.account_id == conn.dsp_advertiser_id
+    link = AmazonAdvertiserLinkFactory(connection=conn, advertiser=advertiser,
+                                       dsp_advertiser_id=fake_dsp.advertiser_ids("NA")[0])
+    client = AmazonAdsClient.for_link(link)
+    assert client.account_id == link.dsp_advertiser_id
     assert [a["advertiserId"] for a in client.iter_advertisers()] == fake_dsp.advertiser_ids("NA")
     assert SECRET not in repr(client) and DEFAULT_CLIENT_SECRET not in repr(client)
+    assert AmazonAdsClient.for_connection(conn).account_id is None  # the agency login alone has no advertiser
 
 
 # --- admin --------------------------------------------------------------------------------------
@@ -98,9 +102,9 @@ def test_the_admin_list_never_shows_the_secrets(encryption_key, admin_client_log
 def test_the_admin_stores_new_secrets_encrypted_and_keeps_them_when_left_blank(
     encryption_key, admin_client_logged_in, advertiser
 ):
-    form = {"name": "Acme", "advertiser": advertiser.pk, "region": "EU", "client_id": "amzn1.application-oa2-client.x",
-            "profile_id": "3333333333333333", "dsp_advertiser_id": "", "dsp_account_id": "", "base_url": "",
-            "token_url": "", "new_client_secret": SECRET, "new_refresh_token": REFRESH}
+    form = {"name": "Acme", "region": "EU", "client_id": "amzn1.application-oa2-client.x",
+            "profile_id": "3333333333333333", "dsp_account_id": "", "base_url": "",
+            "token_url": "", "new_client_secret": SECRET, "new_refresh_token": REFRESH, **NO_LINKS}
     response = admin_client_logged_in.post("/admin/integrations/amazonconnection/add/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
     conn = AmazonConnection.objects.get(name="Acme")
@@ -120,7 +124,8 @@ def test_the_admin_stores_new_secrets_encrypted_and_keeps_them_when_left_blank(
 
 
 def test_adding_a_connection_without_secrets_is_refused(encryption_key, admin_client_logged_in):
-    form = {"name": "Acme", "region": "NA", "client_id": "x", "new_client_secret": "", "new_refresh_token": ""}
+    form = {"name": "Acme", "region": "NA", "client_id": "x", "new_client_secret": "", "new_refresh_token": "",
+            **NO_LINKS}
     response = admin_client_logged_in.post("/admin/integrations/amazonconnection/add/", form)
     assert response.status_code == 200 and "Required: no value is stored yet." in response.content.decode()
     assert not AmazonConnection.objects.exists()
@@ -168,15 +173,18 @@ def test_rotation_without_a_key_is_a_command_error(settings):
         call_command("rotate_credentials_key")
 
 
-def test_the_demo_command_can_point_a_connection_at_the_fake(encryption_key, fake_dsp):
+def test_the_demo_command_can_point_a_connection_at_the_fake(encryption_key, fake_dsp, advertiser, other_advertiser):
     from integrations.management.commands.run_fake_dsp import Command
 
-    Command(stdout=io.StringIO())._store_connection(fake_dsp, "Demo (fake DSP)", "EU")
+    Command(stdout=io.StringIO())._store_connection(fake_dsp, "Demo (fake DSP)", "EU",
+                                                    [advertiser.name, str(other_advertiser.pk)])
     conn = AmazonConnection.objects.get(name="Demo (fake DSP)")
     amazon = AmazonAdsClient.for_connection(conn)
     assert [p["countryCode"] for p in amazon.list_profiles()] == ["UK"]
     assert amazon.report_account_id == fake_dsp.entity_id("EU")
-    assert amazon.account_id == fake_dsp.advertiser_ids("EU")[0]
+    links = {link.advertiser: link.dsp_advertiser_id for link in conn.links.all()}
+    assert links == {advertiser: fake_dsp.advertiser_ids("EU")[0], other_advertiser: fake_dsp.advertiser_ids("EU")[1]}
+    assert AmazonAdsClient.for_link(advertiser.amazon_link).account_id == fake_dsp.advertiser_ids("EU")[0]
 
 
 def test_retry_and_timeout_defaults_come_from_settings(settings, encryption_key):

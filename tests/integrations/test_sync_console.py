@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from campaigns.models import LineItem
-from integrations.models import AmazonConnection, SyncConflict, SyncRun, SyncScope, SyncStatus
+from integrations.models import AmazonAdvertiserLink, SyncConflict, SyncRun, SyncScope, SyncStatus
 from tests.integrations.test_sync_support import (  # noqa: F401 (fixtures)
     build_tree,
     dsp_client,
@@ -45,7 +45,7 @@ def test_sync_dsp_dry_run_writes_nothing(fake_dsp, dsp_connection, advertiser):
 
 def test_sync_dsp_exits_non_zero_when_the_run_fails(fake_dsp, dsp_connection, advertiser):
     build_tree(advertiser, line_items=1)
-    AmazonConnection.objects.filter(pk=dsp_connection.pk).update(dsp_advertiser_id="")
+    AmazonAdvertiserLink.objects.filter(connection=dsp_connection).update(dsp_advertiser_id="")
 
     with pytest.raises(CommandError, match="no DSP advertiser id"):
         call_command("sync_dsp", "--advertiser", str(advertiser.pk), "--direction", "pull", stdout=StringIO())

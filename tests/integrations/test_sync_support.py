@@ -12,20 +12,28 @@ import requests
 
 from campaigns.choices import CampaignStatus, EntityState, LineItemFormat
 from campaigns.models import Campaign, Keyword, LineItem, ProductTarget
-from integrations.models import AmazonConnection, ExternalRef, SyncDirection, SyncScope
+from integrations.models import AmazonAdvertiserLink, AmazonConnection, ExternalRef, SyncDirection, SyncScope
 from integrations.sync import sync_run_execute, sync_run_start
 
 
-@pytest.fixture
-def dsp_connection(fake_dsp, encryption_key, advertiser):
+def fake_connection(fake_dsp, name: str = "Fake DSP") -> AmazonConnection:
+    """An agency-level connection to the fake's NA host (it serves the advertisers linked to it)."""
     connection = AmazonConnection(
-        name="Fake DSP", advertiser=advertiser, region="NA", client_id=fake_dsp.credentials().client_id,
-        profile_id=fake_dsp.profile_id("NA"), dsp_advertiser_id=fake_dsp.advertiser_ids("NA")[0],
+        name=name, region="NA", client_id=fake_dsp.credentials().client_id, profile_id=fake_dsp.profile_id("NA"),
         dsp_account_id=fake_dsp.entity_id("NA"), base_url=fake_dsp.base_url("NA"), token_url=fake_dsp.token_url,
     )
     connection.client_secret = fake_dsp.credentials().client_secret
     connection.refresh_token = fake_dsp.credentials().refresh_token
     connection.save()
+    return connection
+
+
+@pytest.fixture
+def dsp_connection(fake_dsp, encryption_key, advertiser):
+    """The advertiser served by a connection to the fake, as the fake's first NA advertiser."""
+    connection = fake_connection(fake_dsp)
+    AmazonAdvertiserLink.objects.create(connection=connection, advertiser=advertiser,
+                                        dsp_advertiser_id=fake_dsp.advertiser_ids("NA")[0])
     return connection
 
 

@@ -12,6 +12,7 @@ from integrations.amazon.fake.auth import authenticate, require_account
 from integrations.amazon.fake.common import (
     ItemError,
     batch_write,
+    deep_merge,
     list_page,
     parse_rfc3339,
     require_number,
@@ -28,6 +29,15 @@ BASE_BID_LIMITS = {"DISPLAY": (0.01, 39.99), "ONLINE_VIDEO": (0.01, 116.99), "ST
 _AWARENESS = {"REACH", "VIDEO_COMPLETION_RATE", "COST_PER_VIDEO_COMPLETION", "FREQUENCY"}
 _CONSIDERATION = {"CLICK_THROUGH_RATE", "COST_PER_CLICK", "DETAIL_PAGE_VIEW_RATE", "COST_PER_DETAIL_PAGE_VIEW"}
 MAX_FLIGHTS_ON_CREATE = 12
+# goalSetting.kpi (reference §2.3 goalKpi, §2.6 goal mapping).
+KPIS = ("CLICK_THROUGH_RATE", "COMBINED_RETURN_ON_AD_SPEND", "COST_PER_ACTION", "COST_PER_CLICK",
+        "COST_PER_DETAIL_PAGE_VIEW", "COST_PER_FIRST_APP_OPEN", "COST_PER_INSTALL", "COST_PER_VIDEO_COMPLETION",
+        "DETAIL_PAGE_VIEW_RATE", "NONE", "OTHER", "REACH", "RETURN_ON_AD_SPEND", "TOTAL_COST_PER_SUBSCRIPTION",
+        "TOTAL_RETURN_ON_AD_SPEND", "VIDEO_COMPLETION_RATE", "FREQUENCY", "COST_PER_SIGN_UP")
+FREQUENCY_TYPES = ("UNCAPPED", "CUSTOM")
+FREQUENCY_UNITS = ("DAYS", "HOURS")
+MAX_FREQUENCIES = 3
+MAX_AD_GROUP_IMPRESSIONS = 500  # Ads API v1: eventMaxCount ≤ 500 for DSP ad groups
 
 
 def _goal(item: dict) -> str:
@@ -58,6 +68,48 @@ def _check_flights(item: dict) -> list[dict]:
     return flights
 
 
+def _check_goal(item: dict) -> None:
+    optimization = item.get("optimization")
+    if optimization is None:
+        return
+    goal = optimization.get("goalSetting") if isinstance(optimization, dict) else None
+    if goal is None:
+        return
+    if not isinstance(goal, dict) or goal.get("kpi") not in KPIS:
+        raise ItemError("FIELD_VALUE_IS_INVALID", "optimization.goalSetting.kpi is not a known KPI",
+                        fieldLocation="optimization.goalSetting.kpi")
+    if goal.get("targetKpi") is not None:
+        require_number(goal["targetKpi"], "optimization.goalSetting.targetKpi", 0, 1e9)
+
+
+def _check_frequencies(item: dict, max_impressions: int) -> None:
+    """frequencies: UNCAPPED alone, or up to three CUSTOM caps of maxImpressions per timeUnitCount
+    DAYS/HOURS (G1's frequencyCap fields under G2's frequencyType)."""
+    if "frequencies" not in item:
+        return
+    caps = item["frequencies"]
+    if not isinstance(caps, list) or not 1 <= len(caps) <= MAX_FREQUENCIES:
+        raise ItemError("FIELD_VALUE_IS_INVALID", f"frequencies must hold 1..{MAX_FREQUENCIES} entries",
+                        fieldLocation="frequencies")
+    for n, cap in enumerate(caps):
+        where = f"frequencies[{n}]"
+        kind = cap.get("frequencyType") if isinstance(cap, dict) else None
+        if kind not in FREQUENCY_TYPES:
+            raise ItemError("FIELD_VALUE_IS_INVALID", "frequencyType must be UNCAPPED or CUSTOM", fieldLocation=where)
+        if kind == "UNCAPPED":
+            if len(caps) > 1:
+                raise ItemError("FIELD_VALUE_IS_INVALID", "UNCAPPED cannot be combined with caps", fieldLocation=where)
+            continue
+        for key, high in (("maxImpressions", max_impressions), ("timeUnitCount", 60)):
+            value = cap.get(key)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+                raise ItemError("FIELD_VALUE_IS_OUT_OF_RANGE", f"{where}.{key} must be a whole number 1..{high}",
+                                fieldLocation=f"{where}.{key}")
+        if cap.get("timeUnit") not in FREQUENCY_UNITS:
+            raise ItemError("FIELD_VALUE_IS_INVALID", f"{where}.timeUnit must be DAYS or HOURS",
+                            fieldLocation=f"{where}.timeUnit")
+
+
 def _check_state(item: dict) -> None:
     if "state" in item and item["state"] not in STATES:
         raise ItemError("FIELD_VALUE_IS_INVALID", f"state must be one of {', '.join(STATES)}", fieldLocation="state")
@@ -82,6 +134,8 @@ def create_campaigns(ctx: Context) -> Response:
             raise ItemError("FIELD_VALUE_IS_INVALID", "advertiserId must match the Amazon-Ads-AccountId header",
                             fieldLocation="advertiserId")
         _check_flights(item)
+        _check_goal(item)
+        _check_frequencies(item, 99_000)
         campaign_id = ctx.state.new_id("campaign")
         entity = {**_changes(item), "campaignId": campaign_id, "advertiserId": account, "state": "INACTIVE",
                   "deliveryStatus": "INACTIVE", "goal": _goal(item), "_region": ctx.region}
@@ -104,8 +158,12 @@ def update_campaigns(ctx: Context) -> Response:
             require_text(item, "name")
         if "flights" in item:
             _check_flights(item)
+        _check_goal(item)
+        _check_frequencies(item, 99_000)
         _check_state(item)
-        campaign.update(_changes(item, "goal", "creationDateTime", "deliveryStatus"))
+        if "flights" in item:
+            campaign.pop("flights", None)  # flights are a full replacement (developer guide, step 6)
+        deep_merge(campaign, _changes(item, "goal", "creationDateTime", "deliveryStatus"))
         campaign["goal"] = _goal(campaign)
         campaign["deliveryStatus"] = "DELIVERING" if campaign["state"] == "ACTIVE" else "INACTIVE"
         _stamp(ctx, campaign, created=False)
@@ -146,6 +204,7 @@ def _check_ad_group(item: dict, *, creating: bool) -> None:
             raise ItemError("FIELD_VALUE_IS_INVALID", f"{field} must be an RFC 3339 date-time", fieldLocation=field)
     if item.get("budgetAmount") is not None:
         require_number(item["budgetAmount"], "budgetAmount", 0, 1e12)
+    _check_frequencies(item, MAX_AD_GROUP_IMPRESSIONS)
     _check_state(item)
     settings = item.get("targetingSettings")
     if isinstance(settings, dict) and "targetedPGDealId" in settings:
@@ -212,7 +271,7 @@ def update_ad_groups(ctx: Context) -> Response:
             raise ItemError("FIELD_VALUE_IS_INVALID", "campaignId cannot be changed", fieldLocation="campaignId")
         _check_ad_group({**item, "inventoryType": item.get("inventoryType", ad_group.get("inventoryType"))},
                         creating=False)
-        ad_group.update(_changes(item, "creationDateTime", "deliveryStatus"))
+        deep_merge(ad_group, _changes(item, "creationDateTime", "deliveryStatus"))
         ad_group["deliveryStatus"] = "DELIVERING" if ad_group["state"] == "ACTIVE" else "INACTIVE"
         _stamp(ctx, ad_group, created=False)
         return {"adGroupId": ad_group["adGroupId"]}
@@ -258,6 +317,29 @@ def create_targets(ctx: Context) -> Response:
     return batch_write(ctx, "targets", limits.TARGETS_PER_WRITE, apply)
 
 
+def delete_targets_by_object(ctx: Context) -> Response:
+    """G2 removes targets by what they are, not by id: each item names the ad group, negative and
+    targetDetails of one target. A target that is not there (already removed) is
+    RESOURCE_ID_NOT_FOUND for that item alone."""
+    authenticate(ctx)
+    account = require_account(ctx)["advertiserId"]
+
+    def apply(index: int, item: dict) -> dict:
+        ad_group = _owned(ctx.state.ad_groups, item.get("adGroupId"), account, ctx.region, "adGroupId")
+        details = item.get("targetDetails")
+        if not isinstance(details, dict) or len(details) != 1:
+            raise ItemError("FIELD_VALUE_IS_INVALID", "targetDetails must hold exactly one target type",
+                            fieldLocation="targetDetails")
+        for target_id, target in list(ctx.state.targets.items()):
+            if (target["adGroupId"] == ad_group["adGroupId"] and target.get("targetDetails") == details
+                    and bool(target.get("negative")) == bool(item.get("negative"))):
+                del ctx.state.targets[target_id]
+                return {"targetId": target_id}
+        raise ItemError("RESOURCE_ID_NOT_FOUND", "No such target on this ad group", fieldLocation="targetDetails")
+
+    return batch_write(ctx, "targets", limits.TARGETS_PER_WRITE, apply)
+
+
 def list_targets(ctx: Context) -> Response:
     authenticate(ctx)
     account = require_account(ctx)["advertiserId"]
@@ -295,4 +377,5 @@ ROUTES = [
     route("POST", "/dsp/v1/adGroups/list", list_ad_groups),
     route("POST", "/dsp/v1/targets", create_targets),
     route("POST", "/dsp/v1/targets/list", list_targets),
+    route("POST", "/dsp/v1/targets/deleteByObject", delete_targets_by_object),
 ]

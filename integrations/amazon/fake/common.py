@@ -24,7 +24,8 @@ def batch_write(ctx: Context, key: str, per_call: int, apply: Callable[[int, dic
                 *, error_shape: str = "g2") -> Response:
     """Run `apply(index, item)` per item under the state lock; it returns the success entry
     (without "index") or raises ItemError. Injected partial failures skip `apply` entirely, so
-    a retry of those items never duplicates anything."""
+    a retry of those items never duplicates anything. `error_shape`: "g2" {errorCode,
+    errorMessage}, "association" {code, description}, "v1" {errors: [{code, message}]}."""
     body = ctx.json_object()
     items = body.get(key)
     if not isinstance(items, list) or not items:
@@ -44,6 +45,8 @@ def batch_write(ctx: Context, key: str, per_call: int, apply: Callable[[int, dic
             except ItemError as exc:
                 if error_shape == "association":
                     error.append({"index": index, "code": exc.code, "description": exc.message, **exc.extra})
+                elif error_shape == "v1":  # Ads API v1: a list of errors per item
+                    error.append({"index": index, "errors": [{"code": exc.code, "message": exc.message, **exc.extra}]})
                 else:
                     error.append({"index": index, "errorCode": exc.code, "errorMessage": exc.message, **exc.extra})
     answer: dict[str, Any] = {}
@@ -89,6 +92,16 @@ def _passes(entity: dict, query: dict, filters: dict[str, str]) -> bool:
         if str(entity.get(filters[name])) not in {str(v) for v in include}:
             return False
     return True
+
+
+def deep_merge(stored: dict, changes: dict) -> None:
+    """A PATCH's partial update: objects are merged key by key, anything else (lists included)
+    replaces what was stored; a null stores null."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(stored.get(key), dict):
+            deep_merge(stored[key], value)
+        else:
+            stored[key] = value
 
 
 def parse_rfc3339(value: Any) -> datetime | None:

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from integrations.amazon.auth import Credentials
-from integrations.amazon.fake import accounts, auth, campaigns, control, creatives, reports
+from integrations.amazon.fake import accounts, adsapi, auth, campaigns, control, creatives, reports
 from integrations.amazon.fake.faults import Fault, FaultInjector
 from integrations.amazon.fake.http import Context, FakeError, Response, Router, common_error
 from integrations.amazon.fake.state import (
@@ -48,7 +48,8 @@ class FakeDspApp:
     def __init__(self, *, seed: int = 0, advertisers_per_region: int = 5, config: dict | None = None):
         self.state = FakeState(seed=seed, advertisers_per_region=advertisers_per_region, config=config)
         self.faults = FaultInjector(seed)
-        self.api = Router(auth.ROUTES + accounts.ROUTES + campaigns.ROUTES + creatives.ROUTES + reports.ROUTES)
+        self.api = Router(auth.ROUTES + accounts.ROUTES + campaigns.ROUTES + adsapi.ROUTES + creatives.ROUTES
+                          + reports.ROUTES)
         self.storage = Router(creatives.STORAGE_ROUTES + reports.STORAGE_ROUTES)
         self.control = Router(control.ROUTES)
         self.root_url = ""

@@ -39,9 +39,12 @@ class Progress:
 
 class Command(BaseCommand):
     help = (
-        "Sync one advertiser with Amazon DSP through its AmazonConnection, here and now, with progress. "
-        "push: create or update on Amazon the campaigns, line items (ad groups) and targets that changed since "
-        "the last sync (idempotent: a killed run, run again, creates nothing twice). pull: statuses and "
+        "Sync one advertiser with Amazon DSP, here and now, with progress, through the connection its Amazon "
+        "link names (one agency connection may serve many advertisers, each as its own DSP advertiser). "
+        "push: create or update on Amazon the campaigns, line items (ad groups), targets (keywords, product "
+        "targets: their state; archived ones are removed), and the creatives assigned to line items (asset "
+        "upload, ad creative, associations) that changed since the last sync (idempotent: a killed run, run "
+        "again, creates nothing twice). pull: statuses and "
         "Amazon-side edits back here (scope entities) and daily performance from a DSP report (scope "
         "performance). A field changed on both sides is not written anywhere: it becomes a conflict to resolve "
         "in the admin. Exits non-zero when the run failed."
