@@ -18,12 +18,14 @@ What is measured, in one process, on the bench PostgreSQL database (bench/_commo
   Baseline: python-calamine opening the same bytes and iterating every row of that tab.
   Goal: ratio <= 3.
 * memory: each in a fresh subprocess, peak RSS above the RSS just before the work (the kernel's
-  high-water mark, VmHWM, reset just before the work): export at --small-rows and at --rows (it must not grow
-  with the row count), import at --rows, and the bare calamine read at --rows.
+  high-water mark, VmHWM, reset just before the work): export at --small-rows, --rows and
+  --large-rows (it must not grow with the row count: each of its database streams holds at most
+  two chunks of 500 rows, so the peak rises while the chunks fill, up to ~100,000 rows, and is
+  flat after), import at --rows, and the bare calamine read at --rows.
 
 Each timing is the best of --repeat after one warm-up, ours and bare alternating.
 
-    .venv/bin/python bench/bulksheets.py [--rows 100000] [--small-rows 20000] [--repeat 3]
+    .venv/bin/python bench/bulksheets.py [--rows 100000] [--small-rows 20000] [--large-rows 200000] [--repeat 3]
 
 Give it a database of its own with BENCH_DATABASE_URL (default adops_bench, see _common.py).
 """
@@ -239,6 +241,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--small-rows", type=int, default=20_000)
+    parser.add_argument("--large-rows", type=int, default=200_000,
+                        help="a third export size for the memory check (0: skip): the peak must level off")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (after 1 warm-up)")
     parser.add_argument("--child", choices=["export", "import", "bare-import"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -251,6 +255,8 @@ def main() -> int:
     advertiser = ensure_advertiser(args.rows)
     ensure_delivery(advertiser, METRICS_DAYS)
     ensure_delivery(ensure_advertiser(args.small_rows), METRICS_DAYS)
+    if args.large_rows:  # made here: a child creating it would start its measurement inflated
+        ensure_delivery(ensure_advertiser(args.large_rows), METRICS_DAYS)
     data = export_bytes(advertiser)
     print(f"file: {len(data) / 2**20:.1f} MiB, {args.rows:,}-row dataset, performance columns over {METRICS_DAYS} days")
 
@@ -291,6 +297,7 @@ def main() -> int:
     memory = {
         f"export {args.small_rows:,} rows": measure_memory("export", args.small_rows),
         f"export {args.rows:,} rows": measure_memory("export", args.rows),
+        **({f"export {args.large_rows:,} rows": measure_memory("export", args.large_rows)} if args.large_rows else {}),
         f"import {args.rows:,} rows (ours)": measure_memory("import", args.rows),
         f"import {args.rows:,} rows (bare calamine)": measure_memory("bare-import", args.rows),
     }

@@ -37,7 +37,9 @@ _SUMS = ("impressions", "clicks", "spend", "sales", "conversions")
 # METRIC_HEADERS' order; Units (no data) is put in as None between Orders and Conversion Rate.
 _BEFORE_UNITS = ("s_impressions", "s_clicks", "ctr", "s_spend", "s_sales", "s_conversions")
 _AFTER_UNITS = ("conversion_rate", "acos", "cpc", "roas")
-_CHUNK = 2000
+# Rows per fetch, as the export's own streams (campaigns.bulksheets.writer): a row of figures is
+# about 1 KiB in Python, and the export holds up to two chunks per stream, so this bounds memory.
+_CHUNK = 500
 
 
 def _grouped(advertiser, start: date, end: date, keys: tuple[str, ...]):

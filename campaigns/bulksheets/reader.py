@@ -8,6 +8,8 @@ the file gave them (text, numbers, dates); the validator decides what they mean.
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+from backend.gc_pause import cyclic_gc_paused
+
 from campaigns.bulksheets.columns import COLUMN, CONFIG_SHEET, READ_FIELDS, SP_SHEET, fold, header_field
 from campaigns.bulksheets.safety import SheetRefused, check_workbook, max_rows
 
@@ -113,16 +115,17 @@ def read_sheet(handle, *, checked: bool = False) -> Sheet:
         width = max(index for index, _ in mapping) + 1
         pick = itemgetter(*[index for index, _ in mapping])
         padding = [""] * width
-        for number, values in enumerate(rows, start=number + 1):
-            if len(values) < width:
-                values = list(values) + padding[len(values):]
-            # itemgetter picks the read columns in C; only non-empty cells become the row's dict.
-            # Text is trimmed (and our exports' apostrophe removed) where the validator reads it.
-            cells = {name: value for name, value in zip(names, pick(values)) if value != "" and value is not None}
-            if cells:
-                if len(out) >= limit:
-                    raise SheetRefused(f"More than {limit:,} rows; split the file.")
-                append(SheetRow(number, cells))
+        with cyclic_gc_paused():  # a row object per line, none in a cycle (backend/gc_pause.py)
+            for number, values in enumerate(rows, start=number + 1):
+                if len(values) < width:
+                    values = list(values) + padding[len(values):]
+                # itemgetter picks the read columns in C; only non-empty cells become the row's
+                # dict. Text is trimmed (and our exports' apostrophe removed) where the validator reads it.
+                cells = {name: value for name, value in zip(names, pick(values)) if value != "" and value is not None}
+                if cells:
+                    if len(out) >= limit:
+                        raise SheetRefused(f"More than {limit:,} rows; split the file.")
+                    append(SheetRow(number, cells))
     except (CalamineError, ValueError) as exc:
         if isinstance(exc, SheetRefused):
             raise
