@@ -27,8 +27,10 @@ How an event stays exactly-once in effect although Huey delivers tasks at most o
 """
 
 import logging
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from datetime import timedelta
 
 from django.conf import settings
@@ -59,6 +61,55 @@ def heartbeat_stale_after() -> timedelta:
 def batch_size() -> int:
     """How many events one task claims at most (RULE_EVENT_BATCH_SIZE)."""
     return max(1, int(settings.RULE_EVENT_BATCH_SIZE))
+
+
+class _FinishedHere:
+    """Ids of the events this process marked processed lately, for the tasks of events a batch
+    took along: such a task then returns at once, without the claim's round trip (and the
+    connection health check before it), which was most of what those tasks cost.
+
+    Only a hint, trusted for half the reconciler's shortest threshold: with asynchronous commits a
+    database crash may undo a finish, and the reconciler then re-queues that event (after the
+    heartbeat threshold at the earliest) and enqueues it again; by then its entry has expired and
+    the task claims it from the database like any other. Bounded in size; shared by the worker's
+    threads."""
+
+    MAX_ENTRIES = 100_000
+
+    def __init__(self):
+        self._at: OrderedDict[int, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def ttl() -> float:
+        return min(heartbeat_stale_after().total_seconds(), float(settings.RULE_EVENT_QUEUED_STALE_SECONDS)) / 2
+
+    def add(self, ids) -> None:
+        now, ttl = time.monotonic(), self.ttl()
+        with self._lock:
+            for pk in ids:
+                self._at[pk] = now
+                self._at.move_to_end(pk)
+            while self._at and (len(self._at) > self.MAX_ENTRIES or next(iter(self._at.values())) < now - ttl):
+                self._at.popitem(last=False)
+
+    def __contains__(self, pk: int) -> bool:
+        at = self._at.get(pk)
+        return at is not None and time.monotonic() - at < self.ttl()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._at.clear()
+
+
+_finished_here = _FinishedHere()
+
+
+def finished_here_recently(event_id: int) -> bool:
+    """Whether a batch of this process marked the event processed moments ago (see _FinishedHere).
+    For worker tasks only: callers sharing a process with rolled-back test transactions (which
+    may hand out an id again on SQLite) must ask the database."""
+    return event_id in _finished_here
 
 
 class LeaseLost(Exception):
@@ -428,6 +479,7 @@ def _process_batch(events: list[Event], lease: _Lease, *, own: int) -> dict[int,
 
 def _finished_outcomes(finished: list[tuple[Event, int]], lease: _Lease) -> dict[int, str]:
     marked = _finish(finished, lease)
+    _finished_here.add(marked)
     for event, _ in finished:
         lease.done(event)
     return {event.pk: "processed" if event.pk in marked else "lease-lost" for event, _ in finished}

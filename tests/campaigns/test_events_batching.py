@@ -1,7 +1,9 @@
 """Events processed in batches: one task takes queued events along, each event keeps its own fate,
 and rules are read afresh for every batch."""
 
+import time
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.db import OperationalError, connection
@@ -12,6 +14,9 @@ from campaigns.choices import EntityState
 from campaigns.models import ChangeRecord, Event, Keyword, ProductAd, Rule, RuleMatch
 from campaigns.rules.actions import ActionType, Outcome, register_action
 from campaigns.rules.models import EventStatus, MatchStatus
+from campaigns import tasks as campaigns_tasks
+from campaigns.rules import processing
+from campaigns.rules.processing import finished_here_recently
 from campaigns.rules.services import event_ingest, event_process
 from tests.campaigns.factories import CampaignFactory, KeywordFactory, LineItemFactory, ProductAdFactory
 
@@ -194,3 +199,46 @@ def test_targets_come_with_their_parents_and_only_from_the_events_advertiser(adv
     assert [bids[k.pk] for k in mine] == [Decimal("0.55")] * 3
     assert (bids[archived.pk], bids[negative.pk], bids[theirs.pk]) == (Decimal("0.50"), None, Decimal("0.50"))
     assert sorted(RuleMatch.objects.values_list("target_id", flat=True)) == [k.pk for k in mine]
+
+
+@pytest.fixture
+def fresh_memory():
+    processing._finished_here.clear()
+    yield processing._finished_here
+    processing._finished_here.clear()
+
+
+def test_the_worker_remembers_what_its_batch_finished_for_half_the_reconcilers_threshold(
+        advertiser, other_advertiser, product_ad, fresh_memory, settings):
+    pause_rule(advertiser)
+    events = [ingest(advertiser, f"m{n}") for n in range(3)]
+    stray = ingest(other_advertiser, "elsewhere")
+    event_process(event_id=events[0].pk)
+    assert [finished_here_recently(e.pk) for e in events] == [True, True, True]
+    assert not finished_here_recently(stray.pk)  # another advertiser's: not in the batch
+    settings.RULE_EVENT_HEARTBEAT_STALE_SECONDS = 0.02  # the memory lasts 0.01 s now
+    time.sleep(0.02)
+    assert [finished_here_recently(e.pk) for e in events] == [False, False, False]
+
+
+def test_a_workers_task_for_an_event_its_batch_finished_costs_no_query(
+        advertiser, product_ad, fresh_memory, monkeypatch, django_assert_num_queries):
+    pause_rule(advertiser)
+    events = [ingest(advertiser, f"t{n}") for n in range(2)]
+    event_process(event_id=events[0].pk)
+    monkeypatch.setattr(campaigns_tasks, "HUEY", SimpleNamespace(immediate=False))  # as in a worker
+    with django_assert_num_queries(0):
+        campaigns_tasks.process_event.call_local(events[1].pk)
+    assert state(events[1]) == (EventStatus.PROCESSED, 1)
+
+
+def test_inline_runs_always_ask_the_database(advertiser, product_ad, fresh_memory, django_assert_max_num_queries):
+    """Immediate mode shares its process with rolled-back test transactions that can hand an id
+    out again (SQLite): the memory is not consulted there."""
+    pause_rule(advertiser)
+    events = [ingest(advertiser, f"i{n}") for n in range(2)]
+    event_process(event_id=events[0].pk)
+    Event.objects.filter(pk=events[1].pk).update(status=EventStatus.QUEUED, claim_token="")  # as a reused id would be
+    campaigns_tasks.process_event.call_local(events[1].pk)
+    assert state(events[1])[0] == EventStatus.PROCESSED
+    assert RuleMatch.objects.filter(event=events[1]).exists()
