@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from backend.admin_progress import progress_cell
 from campaigns.admin_console.access import TenantAdmin, has_role
 from campaigns.admin_console.filters import advertiser_filter
 from campaigns.choices import Role
@@ -269,11 +270,8 @@ class PerformanceImportAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress")
     def progress_bar(self, job):
-        refresh = format_html('<meta http-equiv="refresh" content="{}">', 3) if job.status in ImportStatus.active() else ""
-        return format_html(
-            '{}<progress value="{}" max="100" style="width:12em">{}%</progress> {}% <small>({} / {} rows checked)</small>',
-            refresh, job.percent, job.percent, job.percent, f"{job.progress_done:,}", f"{job.progress_total:,}",
-        )
+        return progress_cell(percent=job.percent, done=job.progress_done, total=job.progress_total,
+                             active=job.status in ImportStatus.active(), unit="rows checked")
 
     @admin.display(description="outcome")
     def outcome(self, job):

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backend.lost_jobs import requeue_lost_jobs
 from backend.observability.context import current_request_id
 from campaigns.choices import Role
 from campaigns.models import LineItem
@@ -151,27 +152,13 @@ def performance_imports_reconcile(*, stale: timedelta | None = None) -> dict[str
     """Re-enqueue imports whose task was lost (queued or running with a stale heartbeat); fail
     those whose worker was lost MAX_ATTEMPTS times."""
     now = timezone.now()
-    cutoff = now - (stale if stale is not None else heartbeat_stale_after())
-    lost = PerformanceImport.objects.filter(status__in=ImportStatus.active(), heartbeat_at__lt=cutoff).values_list(
-        "pk", "status", "attempts")[:1000]
-    counts = {"requeued": 0, "failed": 0}
-    for pk, status, attempts in lost:
-        if attempts >= MAX_ATTEMPTS:
-            counts["failed"] += PerformanceImport.objects.filter(pk=pk, status=status).update(
-                status=ImportStatus.FAILED, finished_at=now,
-                error=f"The worker was lost {attempts} times; nothing was imported. Upload the file again.",
-            )
-            continue
-        if status == ImportStatus.QUEUED:
-            PerformanceImport.objects.filter(pk=pk, status=status).update(heartbeat_at=now)  # not again next minute
-        else:
-            # The claim takes over a running job whose heartbeat is older than the setting; an
-            # operator's shorter `stale` must be enough for it too.
-            PerformanceImport.objects.filter(pk=pk, status=status, heartbeat_at__lt=cutoff).update(
-                heartbeat_at=now - 2 * heartbeat_stale_after())
-        _enqueue(pk)
-        counts["requeued"] += 1
-    return counts
+    return requeue_lost_jobs(
+        PerformanceImport.objects.filter(status__in=ImportStatus.active()), now=now,
+        cutoff=now - (stale if stale is not None else heartbeat_stale_after()), stale_after=heartbeat_stale_after(),
+        max_attempts=MAX_ATTEMPTS, queued=ImportStatus.QUEUED, failed=ImportStatus.FAILED,
+        lost_error="The worker was lost {attempts} times; nothing was imported. Upload the file again.",
+        enqueue=lambda pk, status: _enqueue(pk),
+    )
 
 
 __all__ = [

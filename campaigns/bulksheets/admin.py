@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from backend.admin_progress import progress_cell
 from campaigns.admin_console.access import TenantAdmin, has_role
 from campaigns.admin_console.filters import advertiser_filter
 from campaigns.bulksheets.api.views import file_response
@@ -123,11 +124,8 @@ class BulkSheetJobAdmin(TenantAdmin):
 
     @admin.display(description="progress")
     def progress_bar(self, job):
-        refresh = format_html('<meta http-equiv="refresh" content="{}">', 3) if job.status in _ACTIVE else ""
-        return format_html(
-            '{}<progress value="{}" max="100" style="width:12em">{}%</progress> {}% <small>({} / {})</small>',
-            refresh, job.percent, job.percent, job.percent, f"{job.progress_done:,}", f"{job.progress_total:,}",
-        )
+        return progress_cell(percent=job.percent, done=job.progress_done, total=job.progress_total,
+                             active=job.status in _ACTIVE)
 
     @admin.display(description="outcome")
     def outcome(self, job):

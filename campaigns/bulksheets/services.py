@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from backend.gc_pause import cyclic_gc_paused
+from backend.lost_jobs import requeue_lost_jobs
 from backend.observability.context import current_request_id
 from campaigns.bulksheets.applier import plan_apply
 from campaigns.bulksheets.choices import ApplyMode, ImportMode, JobKind, JobStatus
@@ -388,25 +389,10 @@ def bulk_sheet_jobs_reconcile(*, stale: timedelta | None = None) -> dict[str, in
     """Re-enqueue jobs whose task was lost (queued or running with a stale heartbeat); fail
     those whose worker was lost MAX_ATTEMPTS times."""
     now = timezone.now()
-    cutoff = now - (stale if stale is not None else heartbeat_stale_after())
-    lost = BulkSheetJob.objects.filter(
-        status__in=[JobStatus.QUEUED, *JobStatus.running()], heartbeat_at__lt=cutoff,
-    ).values_list("pk", "kind", "status", "attempts")[:1000]
-    counts = {"requeued": 0, "failed": 0}
-    for pk, kind, status, attempts in lost:
-        if attempts >= MAX_ATTEMPTS:
-            counts["failed"] += BulkSheetJob.objects.filter(pk=pk, status=status).update(
-                status=JobStatus.FAILED, finished_at=now,
-                error=f"The worker was lost {attempts} times; nothing more was written. Start the job again.",
-            )
-            continue
-        if status == JobStatus.QUEUED:
-            BulkSheetJob.objects.filter(pk=pk, status=status).update(heartbeat_at=now)  # not again next minute
-        else:
-            # The claim takes over a running job whose heartbeat is older than the setting; an
-            # operator's shorter `stale` must be enough for it too.
-            BulkSheetJob.objects.filter(pk=pk, status=status, heartbeat_at__lt=cutoff).update(
-                heartbeat_at=now - 2 * heartbeat_stale_after())
-        _enqueue(_TASK_FOR[(kind, status)], pk)
-        counts["requeued"] += 1
-    return counts
+    return requeue_lost_jobs(
+        BulkSheetJob.objects.filter(status__in=[JobStatus.QUEUED, *JobStatus.running()]), now=now,
+        cutoff=now - (stale if stale is not None else heartbeat_stale_after()), stale_after=heartbeat_stale_after(),
+        max_attempts=MAX_ATTEMPTS, queued=JobStatus.QUEUED, failed=JobStatus.FAILED,
+        lost_error="The worker was lost {attempts} times; nothing more was written. Start the job again.",
+        enqueue=lambda pk, status, kind: _enqueue(_TASK_FOR[(kind, status)], pk), extra_fields=("kind",),
+    )
