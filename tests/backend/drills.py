@@ -22,6 +22,8 @@ from pathlib import Path
 
 import requests
 
+from tests.workers import wait_for  # noqa: F401  (the drills' own name for it)
+
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
@@ -30,18 +32,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_for(condition, *, timeout: float, interval: float = 0.1, what: str = "condition"):
-    """Poll `condition()` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not true after {timeout} s")
-        time.sleep(interval)
 
 
 # --- the app --------------------------------------------------------------------------------------

@@ -4,10 +4,7 @@ mid-run, the reconciler hands the run to a second worker, and Amazon ends with n
 import os
 import signal
 import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -21,23 +18,7 @@ from tests.integrations.test_sync_support import (  # noqa: F401 (fixtures)
     fake_state,
     set_faults,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _worker(env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "manage.py", "run_huey", "--workers", "1", "--no-periodic"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+from tests.workers import huey_worker, wait_for
 
 
 @pytest.mark.django_db(transaction=True)
@@ -56,11 +37,11 @@ def test_a_worker_killed_mid_push_is_replaced_and_nothing_is_created_twice(
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
     original_name = HUEY.name
     HUEY.name, HUEY.immediate = queue, False
-    workers = [_worker(env)]
+    workers = [huey_worker(env)]
     try:
         run = sync_run_start(advertiser=advertiser, direction="push")  # enqueued on commit, as from the web
         # Three of ten create batches answered: the kill lands among the creates.
-        _wait_for(lambda: SyncRun.objects.get(pk=run.pk).progress_done >= 301, what="the first worker's progress")
+        wait_for(lambda: SyncRun.objects.get(pk=run.pk).progress_done >= 301, what="the first worker's progress", timeout=60)
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait(timeout=10)
         lost = SyncRun.objects.get(pk=run.pk)
@@ -69,10 +50,10 @@ def test_a_worker_killed_mid_push_is_replaced_and_nothing_is_created_twice(
         assert ExternalRef.objects.filter(pending_since__isnull=False).exists()
         clear_faults(fake_dsp)
 
-        workers.append(_worker(env))
+        workers.append(huey_worker(env))
         assert tasks.reconcile_sync_runs.call_local(heartbeat_stale_seconds=0)["requeued"] == 1
-        done = _wait_for(lambda: SyncRun.objects.filter(pk=run.pk, status__in=["succeeded", "failed"]).first(),
-                         what="the second worker to finish the run")
+        done = wait_for(lambda: SyncRun.objects.filter(pk=run.pk, status__in=["succeeded", "failed"]).first(),
+                        what="the second worker to finish the run", timeout=60)
 
         assert done.status == SyncStatus.SUCCEEDED, done.error
         assert (done.attempts, done.created, done.updated, done.failed) == (2, 1001, 0, 0)

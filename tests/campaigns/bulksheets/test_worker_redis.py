@@ -15,12 +15,9 @@ import io
 import os
 import signal
 import subprocess
-import sys
-import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -39,26 +36,11 @@ from campaigns.bulksheets.services import (
 from campaigns.bulksheets.writer import write_export
 from campaigns.models import Campaign, ChangeRecord, Keyword, LineItem
 from tests.campaigns.factories import AdvertiserFactory, CampaignFactory, KeywordFactory, LineItemFactory
+from tests.workers import huey_worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[3]
 COLUMN = {header: index for index, header in enumerate(DOWNLOAD_HEADERS)}
 NEW_KEYWORDS = 400
 EDITED = "boot 0-0-3"  # the existing keyword whose bid the sheet changes (and the test locks)
-
-
-def _wait_for(predicate, what: str, timeout: float = 90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _worker(env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "manage.py", "run_huey", "--workers", "1", "--no-periodic"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _tree(advertiser) -> None:
@@ -174,30 +156,30 @@ def test_a_worker_killed_mid_apply_is_replaced_and_the_end_state_equals_an_unint
            "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
     original_name = HUEY.name
     HUEY.name, HUEY.immediate = queue, False  # the real Redis storage, under this test's own queue
-    workers = [_worker(env)]
+    workers = [huey_worker(env)]
     lock = psycopg.connect(dsn)  # a transaction of its own, outside Django's
     try:
         lock.execute("SELECT id FROM campaigns_keyword WHERE id = %s FOR UPDATE", [locked.pk])
         bulk_sheet_confirm(job=job, apply_mode="all")  # enqueued on commit, as from the console
 
         # Mid-apply: the creates are written (progress came through), the update waits on the lock.
-        _wait_for(lambda: BulkSheetJob.objects.get(pk=job.pk).progress_done > 0, "the first worker's progress")
-        backend = _wait_for(lambda: _waiting_backend(db["NAME"]), "the apply to wait on the locked keyword")
+        wait_for(lambda: BulkSheetJob.objects.get(pk=job.pk).progress_done > 0, what="the first worker's progress", timeout=90)
+        backend = wait_for(lambda: _waiting_backend(db["NAME"]), what="the apply to wait on the locked keyword", timeout=90)
         assert _counts(killed) == untouched  # nothing visible: not committed
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait(timeout=10)
         lock.rollback()
-        _wait_for(lambda: not _backend_alive(backend), "PostgreSQL to end the dead worker's transaction")
+        wait_for(lambda: not _backend_alive(backend), what="PostgreSQL to end the dead worker's transaction", timeout=90)
 
         # Nothing of the first attempt survived: no half-applied tree.
         lost = BulkSheetJob.objects.get(pk=job.pk)
         assert (lost.status, lost.attempts) == ("applying", 1)
         assert _state(killed) == before and not Campaign.objects.filter(name="Autumn boots", advertiser=killed).exists()
 
-        workers.append(_worker(env))
+        workers.append(huey_worker(env))
         assert bulk_sheet_jobs_reconcile(stale=timedelta(0)) == {"requeued": 1, "failed": 0}
-        done = _wait_for(lambda: BulkSheetJob.objects.filter(pk=job.pk, status__in=["succeeded", "failed"]).first(),
-                         "the second worker to apply the sheet")
+        done = wait_for(lambda: BulkSheetJob.objects.filter(pk=job.pk, status__in=["succeeded", "failed"]).first(),
+                        what="the second worker to apply the sheet", timeout=90)
 
         assert done.status == "succeeded", done.error
         assert done.attempts == 2 and done.counts["written"] == twin_job.counts["written"]
