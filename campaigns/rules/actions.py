@@ -118,6 +118,9 @@ class ActionType:
     kinds: tuple[str, ...] = ()  # target kinds; empty for actions without a target
     keys: frozenset = frozenset()  # parameters besides type, target and max_targets
     role: str = Role.TRADER  # the role needed to create a rule with this action
+    # False for an action that only computes its outcome (an alert): a rule made of one such action
+    # is recorded in a single statement, without a transaction around it (campaigns.rules.processing).
+    writes_to_database: bool = True
 
     def validate(self, spec: dict, advertiser, where: str) -> list[str]:
         allowed = self.keys | {"type"} | ({"target", "max_targets"} if self.kinds else set())
@@ -319,6 +322,7 @@ class AdjustBudget(ActionType):
 
 class Alert(ActionType):
     keys = frozenset({"message", "severity"})
+    writes_to_database = False  # a log line and its RuleMatch row
     SEVERITIES = ("info", "warning", "critical")
 
     def validate_params(self, spec, advertiser, where):

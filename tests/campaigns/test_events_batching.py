@@ -242,3 +242,54 @@ def test_inline_runs_always_ask_the_database(advertiser, product_ad, fresh_memor
     campaigns_tasks.process_event.call_local(events[1].pk)
     assert state(events[1])[0] == EventStatus.PROCESSED
     assert RuleMatch.objects.filter(event=events[1]).exists()
+
+
+class StealLeaseWritingNothing(ActionType):
+    """Declares no writes (like an alert), and meanwhile another worker takes the event over."""
+
+    writes_to_database = False
+
+    def apply(self, spec, ctx):
+        Event.objects.filter(pk=ctx.event.pk).update(claim_token="another-worker")
+        return [Outcome(MatchStatus.APPLIED, {})]
+
+
+register_action("test_steal_lease_writing_nothing", StealLeaseWritingNothing())
+
+
+def alert_rule(advertiser, **fields):
+    return Rule.objects.create(advertiser=advertiser, event_type="inventory_low", name=fields.pop("name", "alert"),
+                               actions=fields.pop("actions", [{"type": "alert", "message": "low: {product.asin}"}]),
+                               **fields)
+
+
+def test_an_alert_rule_is_recorded_by_one_statement_that_checks_the_lease(advertiser):
+    rule = alert_rule(advertiser)
+    event = ingest(advertiser, "alert-1")
+    with CaptureQueriesContext(connection) as queries:
+        assert event_process(event_id=event.pk) == "processed"
+    match = RuleMatch.objects.get(event=event, rule=rule)
+    assert (match.status, match.detail["message"]) == (MatchStatus.APPLIED, f"low: {ASIN}")
+    sql = [q["sql"] for q in queries.captured_queries]
+    recorded = [s for s in sql if "INSERT INTO" in s and "rulematch" in s]
+    assert len(recorded) == 1 and "WHERE EXISTS" in recorded[0] and "claim_token" in recorded[0]
+    assert not any(s.lstrip().startswith("SELECT status") or "SELECT status FROM" in s for s in sql)  # no separate fence
+
+
+def test_an_alert_rule_whose_lease_is_gone_records_nothing(advertiser):
+    rule = alert_rule(advertiser, actions=[{"type": "test_steal_lease_writing_nothing"}])
+    event = ingest(advertiser, "alert-stolen")
+    assert event_process(event_id=event.pk) == "lease-lost"
+    assert not RuleMatch.objects.filter(event=event, rule=rule).exists()
+    assert Event.objects.get(pk=event.pk).claim_token == "another-worker"  # left to the new holder
+
+
+def test_an_alert_rule_already_recorded_is_not_recorded_twice(advertiser):
+    rule = alert_rule(advertiser)
+    event = ingest(advertiser, "alert-again")
+    event_process(event_id=event.pk)
+    # As after a finish lost with its attempt count: the rule runs again, its match is already there
+    # (the unique constraint refuses the second one, inside the same single statement).
+    Event.objects.filter(pk=event.pk).update(status=EventStatus.QUEUED, claim_token="", error="", attempts=0)
+    assert event_process(event_id=event.pk) == "processed"
+    assert RuleMatch.objects.filter(event=event, rule=rule).count() == 1
