@@ -393,24 +393,26 @@ def _run_rules(event: Event, lease: _Lease, rules: list[tuple[Rule, object]], do
 
 
 def _finish(finished: list[tuple[Event, int]], lease: _Lease) -> set[int]:
-    """Mark events processed (one statement per distinct rules_matched count); returns the ids
+    """Mark events processed, in one statement (each with its own rules_matched); returns the ids
     whose lease still held."""
     table = _q(Event._meta.db_table)
-    by_count: dict[int, list[int]] = {}
-    for event, matched in finished:
-        by_count.setdefault(matched, []).append(event.pk)
+    ids = [event.pk for event, _ in finished]
+    counts = {matched for _, matched in finished}
+    if len(counts) == 1:
+        matched_sql, matched_params = "%s", [counts.pop()]
+    else:  # one CASE rather than one statement per distinct count
+        matched_sql = "CASE id " + " ".join(["WHEN %s THEN %s"] * len(finished)) + " END"
+        matched_params = [value for event, matched in finished for value in (event.pk, matched)]
     done = timezone.now()
-    marked: set[int] = set()
-    for matched, ids in by_count.items():
-        with connection.cursor() as cursor:
-            _execute(
-                cursor,
-                f"UPDATE {table} SET status = %s, processed_at = %s, heartbeat_at = %s, rules_matched = %s,"
-                f" claim_token = '', error = '' WHERE claim_token = %s AND id IN ({', '.join(['%s'] * len(ids))})"
-                f" RETURNING id",
-                [EventStatus.PROCESSED, done, done, matched, lease.token, *ids], no_flush_wait=lease.no_flush_wait,
-            )
-            marked.update(row[0] for row in cursor.fetchall())
+    with connection.cursor() as cursor:
+        _execute(
+            cursor,
+            f"UPDATE {table} SET status = %s, processed_at = %s, heartbeat_at = %s, rules_matched = {matched_sql},"
+            f" claim_token = '', error = '' WHERE claim_token = %s AND id IN ({', '.join(['%s'] * len(ids))})"
+            f" RETURNING id",
+            [EventStatus.PROCESSED, done, done, *matched_params, lease.token, *ids], no_flush_wait=lease.no_flush_wait,
+        )
+        marked = {row[0] for row in cursor.fetchall()}
     return marked
 
 

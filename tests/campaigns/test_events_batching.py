@@ -293,3 +293,16 @@ def test_an_alert_rule_already_recorded_is_not_recorded_twice(advertiser):
     Event.objects.filter(pk=event.pk).update(status=EventStatus.QUEUED, claim_token="", error="", attempts=0)
     assert event_process(event_id=event.pk) == "processed"
     assert RuleMatch.objects.filter(event=event, rule=rule).count() == 1
+
+
+def test_a_batch_finishes_in_one_statement_and_each_event_keeps_its_own_match_count(advertiser, product_ad):
+    alert_rule(advertiser, name="low", conditions={"path": "inventory.units", "op": "lt", "value": 5})
+    alert_rule(advertiser, name="very low", conditions={"path": "inventory.units", "op": "lt", "value": 2})
+    events = [ingest(advertiser, f"count-{units}", {"product": {"asin": ASIN}, "inventory": {"units": units}})
+              for units in (9, 3, 1)]
+    with CaptureQueriesContext(connection) as queries:
+        event_process(event_id=events[0].pk)
+    finishing = [q["sql"] for q in queries.captured_queries if "processed_at" in q["sql"] and "UPDATE" in q["sql"]]
+    assert len(finishing) == 1
+    assert [Event.objects.get(pk=e.pk).rules_matched for e in events] == [0, 1, 2]
+    assert {Event.objects.get(pk=e.pk).status for e in events} == {EventStatus.PROCESSED}
