@@ -314,10 +314,12 @@ def _record_if_leased(event: Event, rule: Rule, lease: _Lease) -> None:
     columns = ", ".join(_q(RuleMatch._meta.get_field(name).column) for name in _MATCH_FIELDS)
     sql = (f"INSERT INTO {_q(RuleMatch._meta.db_table)} ({columns}) SELECT {', '.join(['%s'] * len(_MATCH_FIELDS))}"
            f" WHERE EXISTS (SELECT 1 FROM {table} WHERE id = %s AND claim_token = %s AND status = %s{lock})")
-    # Inside a caller's transaction (tests), a savepoint keeps a refusal from aborting it.
+    # Inside a caller's transaction (tests), a savepoint keeps a refusal from aborting it. Outside
+    # one, the statement is its own transaction and, like the worker's others, skips the flush wait.
     with transaction.atomic() if connection.in_atomic_block else nullcontext():
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*rows[0], event.pk, lease.token, EventStatus.PROCESSING])
+            _execute(cursor, sql, [*rows[0], event.pk, lease.token, EventStatus.PROCESSING],
+                     no_flush_wait=lease.no_flush_wait)
             inserted = cursor.rowcount
     if inserted != 1:
         raise LeaseLost(event.pk)
