@@ -59,20 +59,24 @@ def amazon_ids(*, model, advertiser, pks: Iterable[int]) -> dict[int, str]:
 def record(*, model, advertiser, ids: Mapping[str, int]) -> None:
     """Keep the Amazon ids a sheet carried for the objects it created or matched. An id the sync
     already maps to the same object needs nothing; one taken by another object (or another
-    advertiser) is left alone: a sheet never moves an id between objects or tenants."""
+    advertiser) is left alone: a sheet never moves an id between objects or tenants. A fixed
+    number of statements whatever the number of ids (a first Amazon download brings one per row)."""
     if not ids:
         return
     owned = set(model.objects.for_advertiser(advertiser).filter(pk__in=set(ids.values())).values_list("pk", flat=True))
     wanted = {str(k): int(v) for k, v in ids.items() if int(v) in owned}
-    known = dict(ExternalRef.objects.filter(external_id__in=wanted, system__in=RESOLVE_ORDER).values_list(
-        "external_id", "object_id"))
+    known = set(ExternalRef.objects.filter(external_id__in=wanted, system__in=RESOLVE_ORDER).values_list(
+        "external_id", flat=True))  # the sync's own ids, or taken
+    by_object = {pk: external_id for external_id, pk in wanted.items() if external_id not in known}  # last one wins
+    if not by_object:
+        return
     content_type = ContentType.objects.get_for_model(model)
-    for external_id, pk in wanted.items():
-        if external_id in known:
-            continue  # the sync's own id, or taken
-        ExternalRef.objects.update_or_create(
-            system=ExternalSystem.AMAZON_BULKSHEET, content_type=content_type, object_id=pk,
-            defaults={"advertiser": advertiser, "external_id": external_id})
+    ExternalRef.objects.bulk_create(
+        [ExternalRef(system=ExternalSystem.AMAZON_BULKSHEET, content_type=content_type, object_id=pk,
+                     advertiser=advertiser, external_id=external_id) for pk, external_id in by_object.items()],
+        update_conflicts=True, unique_fields=["system", "content_type", "object_id"],
+        update_fields=["external_id", "advertiser"], batch_size=1000,
+    )
 
 
 def search(*, model, term: str):

@@ -121,3 +121,28 @@ def test_the_console_finds_an_object_by_its_amazon_id_within_the_users_advertise
         found[user] = [li.pk for li in client.get(url, {"q": amazon_id}).context["cl"].result_list]
 
     assert found == {insider: [line_item.pk], outsider: []}
+
+
+def test_recording_a_sheets_ids_costs_a_few_queries_not_one_per_id(advertiser):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.campaigns.factories import CampaignFactory, KeywordFactory, LineItemFactory
+
+    line_item = LineItemFactory(campaign=CampaignFactory(advertiser=advertiser))
+    keywords = [KeywordFactory(line_item=line_item, text=f"shoe {n}") for n in range(210)]
+
+    def queries(chosen, first_id):
+        with CaptureQueriesContext(connection) as captured:
+            external_ids.record(model=Keyword, advertiser=advertiser,
+                                ids={str(first_id + n): k.pk for n, k in enumerate(chosen)})
+        return len(captured)
+
+    few, many = queries(keywords[:10], 81_000_000), queries(keywords[10:], 82_000_000)
+    assert many <= few + 4  # SQLite's parameter limit splits one INSERT into a few; one row each was 400
+    # Recorded, and a second sheet with new ids for the same keywords replaces them in place.
+    queries(keywords[:10], 83_000_000)
+    refs = ExternalRef.objects.filter(system=ExternalSystem.AMAZON_BULKSHEET, content_type__model="keyword")
+    assert refs.count() == 210
+    assert external_ids.resolve(model=Keyword, advertiser=advertiser, external_ids={"83000000", "81000000"}) == {
+        "83000000": keywords[0].pk}
