@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from backend.db_rows import insert_instances
 from campaigns.choices import CampaignStatus, EntityState
 from campaigns.models import (
     ArchivedError,
@@ -120,7 +121,15 @@ def _children_of_campaigns(campaign_ids) -> list[models.QuerySet]:
     ]
 
 
-@transaction.atomic
+# The writes below are all or nothing through transaction.atomic(savepoint=False): alone, they run
+# in a transaction of their own; inside a caller's, they join it without a savepoint (two more
+# round trips, for every rule that pauses or bids), and a failure in them dooms the caller's
+# transaction, which is what all or nothing means there too. What can be refused is checked before
+# anything is written, so a refusal leaves the caller's transaction usable.
+_ALL_OR_NOTHING = transaction.atomic(savepoint=False)
+
+
+@_ALL_OR_NOTHING
 def campaigns_set_status(*, campaigns: Iterable[Campaign], status: str, by=None) -> int:
     """Pause, enable or archive campaigns; archived ones are skipped (archived is final).
 
@@ -136,7 +145,7 @@ def campaigns_set_status(*, campaigns: Iterable[Campaign], status: str, by=None)
     return queryset.exclude(status=status).update(status=status)
 
 
-@transaction.atomic
+@_ALL_OR_NOTHING
 def entities_set_state(*, objects: Iterable[models.Model], state: str, by=None) -> int:
     """Pause/enable/archive line items, keywords, product ads or targets; archived ones stay."""
     changed: dict[tuple[type, str], list[int]] = {}
@@ -282,7 +291,7 @@ def keyword_bids_set(*, keywords: models.QuerySet, changes: list[BidChange], by=
     if errors:
         raise BulkBidError(sorted(errors, key=lambda e: e["index"]))
     Keyword.objects.bulk_update(updated, ["bid", "updated_at"], batch_size=500)
-    ChangeRecord.objects.bulk_create(records, batch_size=500)
+    insert_instances(ChangeRecord, records)
     return updated
 
 
@@ -416,7 +425,6 @@ class BulkChangeError(Exception):
         self.errors = errors
 
 
-@transaction.atomic
 def entities_bulk_set(*, changes: list[tuple[models.Model, dict]], by=None, source: str) -> int:
     """Set fields (state, bid, budget) on many loaded objects, all or nothing, with history.
 
@@ -438,8 +446,10 @@ def entities_bulk_set(*, changes: list[tuple[models.Model, dict]], by=None, sour
         for name, value in values.items():
             setattr(obj, name, value)
         try:
-            # Relations are loaded already: validating them would cost a query per row.
-            obj.clean_fields(exclude=[f.name for f in obj._meta.fields if f.is_relation])
+            # Relations are loaded already: validating them would cost a query per row. Deferred
+            # fields were not loaded, so there is nothing of the caller's to check in them.
+            deferred = obj.get_deferred_fields()
+            obj.clean_fields(exclude=[f.name for f in obj._meta.fields if f.is_relation or f.attname in deferred])
             obj.clean()
         except ValidationError as exc:
             errors[key] = [f"{f}: {m}" if f != "__all__" else m for f, ms in exc.message_dict.items() for m in ms]
@@ -448,7 +458,13 @@ def entities_bulk_set(*, changes: list[tuple[models.Model, dict]], by=None, sour
         groups.setdefault((type(obj), tuple(sorted(values))), []).append(obj)
         records += history_records(obj=obj, before=before, by=by, source=source)
     if errors:
-        raise BulkChangeError(errors)
+        raise BulkChangeError(errors)  # before any write: the caller's transaction stays usable
+    with _ALL_OR_NOTHING:
+        _bulk_write(groups, records, now)
+    return sum(len(objects) for objects in groups.values())
+
+
+def _bulk_write(groups: dict, records: list[ChangeRecord], now) -> None:
     for (model, fields), objects in groups.items():
         by_values: dict[tuple, list[int]] = {}
         for obj in objects:
@@ -460,5 +476,4 @@ def entities_bulk_set(*, changes: list[tuple[models.Model, dict]], by=None, sour
                 model.objects.filter(pk__in=pks).update(**dict(zip(fields, values)), updated_at=now)
         else:
             model.objects.bulk_update(objects, [*fields, "updated_at"], batch_size=500)
-    ChangeRecord.objects.bulk_create(records, batch_size=500)
-    return sum(len(objects) for objects in groups.values())
+    insert_instances(ChangeRecord, records)  # no ids needed: cheaper than bulk_create

@@ -40,6 +40,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from backend.db_rows import insert_values
 from campaigns.rules.actions import ACTIONS, Context, Outcome, messages_of
 from campaigns.rules.conditions import ConditionError, compile_conditions
 from campaigns.rules.models import Event, EventStatus, MatchStatus, Rule, RuleMatch
@@ -229,18 +230,9 @@ _MATCH_FIELDS = ("event", "rule", "advertiser", "action_index", "action", "targe
 
 
 def _insert_matches(rows: list[tuple]) -> None:
-    """INSERT the rows (from _matches) in as few statements as possible, no ids read back:
-    this runs for every matching rule, and bulk_create's per-object machinery cost more than
-    the rest of an alert rule's work."""
-    if not rows:
-        return
-    columns = ", ".join(_q(RuleMatch._meta.get_field(name).column) for name in _MATCH_FIELDS)
-    row_sql = "(" + ", ".join(["%s"] * len(_MATCH_FIELDS)) + ")"
-    for start in range(0, len(rows), 500):  # well under every backend's parameter limit
-        chunk = rows[start:start + 500]
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {_q(RuleMatch._meta.db_table)} ({columns}) VALUES "
-                           + ", ".join([row_sql] * len(chunk)), [value for row in chunk for value in row])
+    """INSERT the rows (from _matches), no ids read back: this runs for every matching rule, and
+    bulk_create's per-object machinery cost more than the rest of an alert rule's work."""
+    insert_values(RuleMatch, _MATCH_FIELDS, rows)
 
 
 class _RollBack(Exception):

@@ -201,6 +201,30 @@ def test_targets_come_with_their_parents_and_only_from_the_events_advertiser(adv
     assert sorted(RuleMatch.objects.values_list("target_id", flat=True)) == [k.pk for k in mine]
 
 
+
+def test_a_bid_rule_costs_the_same_statements_for_three_keywords_or_twelve(advertiser, line_item):
+    """The targets come with everything validation and history read (their timestamps stay
+    deferred and are never loaded one by one), and the services join the rule's transaction
+    without savepoints of their own."""
+    rule = Rule.objects.create(advertiser=advertiser, name="raise", event_type="competitor_price_drop", actions=[
+        {"type": "adjust_bid", "target": {"kind": "keyword", "where": {"line_item": line_item.pk}}, "by_percent": 10}])
+
+    def statements_for(count: int, event_id: str) -> list[str]:
+        Keyword.objects.filter(line_item=line_item).delete()
+        RuleMatch.objects.filter(rule=rule).delete()
+        keywords = [KeywordFactory(line_item=line_item, text=f"kw {n}", bid=Decimal("0.50")) for n in range(count)]
+        event = ingest(advertiser, event_id, {}, "competitor_price_drop")
+        with CaptureQueriesContext(connection) as captured:
+            event_process(event_id=event.pk)
+        assert set(Keyword.objects.filter(pk__in=[k.pk for k in keywords]).values_list("bid", flat=True)) == {
+            Decimal("0.55")}
+        return [q["sql"].split()[0] for q in captured.captured_queries]
+
+    few, many = statements_for(3, "few"), statements_for(12, "many")
+    assert few == many
+    assert few.count("SAVEPOINT") == 1  # the rule's own transaction (a savepoint inside the test's)
+
+
 @pytest.fixture
 def fresh_memory():
     processing._finished_here.clear()

@@ -2,6 +2,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from campaigns.choices import CampaignStatus, EntityState
 from campaigns.models import ArchivedError, Campaign, ChangeRecord, Keyword
@@ -9,7 +11,10 @@ from campaigns.services import (
     BidChange,
     BulkBidError,
     campaign_duplicate,
+    BulkChangeError,
     campaigns_set_status,
+    entities_bulk_set,
+    entities_set_state,
     entity_save,
     keyword_bids_set,
 )
@@ -138,3 +143,29 @@ def test_bulk_bids_stay_a_handful_of_queries_for_many_items(django_assert_max_nu
     keywords = [KeywordFactory(line_item=line_item) for _ in range(40)]
     with django_assert_max_num_queries(10):
         keyword_bids_set(keywords=Keyword.objects.all(), changes=[BidChange(k.pk, "0.99") for k in keywords])
+
+
+def test_a_refused_bulk_change_writes_nothing_and_leaves_the_callers_transaction_usable():
+    line_item = LineItemFactory()
+    good, bad = KeywordFactory(line_item=line_item, bid=Decimal("0.50")), KeywordFactory(line_item=line_item, bid=Decimal("0.50"))
+    with transaction.atomic():
+        with pytest.raises(BulkChangeError) as refused:
+            entities_bulk_set(changes=[(good, {"bid": Decimal("0.60")}), (bad, {"bid": Decimal("-1")})], source="api")
+        assert list(refused.value.errors) == [("keyword", bad.pk)]
+        # The caller's transaction goes on: the refusal came before any write.
+        assert Keyword.objects.filter(bid=Decimal("0.50")).count() == 2
+    assert not ChangeRecord.objects.filter(object_type="keyword").exists()
+
+
+def test_bulk_changes_inside_a_callers_transaction_join_it_without_savepoints():
+    line_item = LineItemFactory()
+    keywords = [KeywordFactory(line_item=line_item, bid=Decimal("0.50")) for _ in range(3)]
+    ads = [ProductAdFactory(line_item=line_item) for _ in range(2)]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        entities_bulk_set(changes=[(k, {"bid": Decimal("0.70")}) for k in keywords], source="rule")
+        entities_set_state(objects=ads, state=EntityState.PAUSED)
+        campaigns_set_status(campaigns=[line_item.campaign], status=CampaignStatus.PAUSED)
+    assert not [q["sql"] for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
+    assert set(Keyword.objects.filter(line_item=line_item).values_list("bid", flat=True)) == {Decimal("0.70")}
+    assert ChangeRecord.objects.filter(object_type="keyword", source="rule").count() == 3
+
