@@ -5,6 +5,9 @@ PostgreSQL, returns the new ids; a rule that changes ten bids and records ten hi
 more on that than on the rest of its work. When the caller needs no ids and no signals, these
 write the same rows (values prepared by the fields themselves, as bulk_create prepares them) in
 as few statements as the backend's parameter limit allows.
+
+(Measured: one array per column, unnested, so that the statement's text stays the same and psycopg
+parses it once, cost as much as these VALUES lists: the arrays' dumping ate the saving.)
 """
 
 from collections.abc import Iterable, Sequence
@@ -21,14 +24,13 @@ def insert_values(model: type[models.Model], field_names: Sequence[str], rows: S
         return
     quote = connection.ops.quote_name
     fields = [model._meta.get_field(name) for name in field_names]
-    columns = ", ".join(quote(field.column) for field in fields)
+    insert = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_statement = max(1, min(ROWS_PER_STATEMENT, connection.ops.bulk_batch_size(fields, rows)))  # parameter limits
     for start in range(0, len(rows), per_statement):
         chunk = rows[start:start + per_statement]
         with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
-                           + ", ".join([row_sql] * len(chunk)), [value for row in chunk for value in row])
+            cursor.execute(f"{insert} VALUES " + ", ".join([row_sql] * len(chunk)), [value for row in chunk for value in row])
 
 
 def insert_instances(model: type[models.Model], objects: Iterable[models.Model]) -> None:

@@ -17,6 +17,8 @@ How an event stays exactly-once in effect although Huey delivers tasks at most o
   row the reconciler re-queues and the next worker finishes with rules 4 and 5 only.
 - One event failing (a database error, a crash outside an action) is released for a later
   attempt on its own; the rest of the batch carries on unless the connection itself is gone.
+- A rule that writes nothing but its match (an alert) has no transaction of its own: its match
+  is written with its event's finish, in the same statement, only if the lease still holds.
 - The rules are read once per batch (every event in it sees the rules as they were when its
   batch started): an edit, however it was made, counts from the next batch on, in every
   process, with no cache to invalidate.
@@ -181,9 +183,10 @@ def _no_flush_wait() -> bool:
 
 
 class _Lease:
-    """A batch's claim: its token, whether its writes may skip the flush wait, and the heartbeat
-    of its unfinished events (one UPDATE for all of them whenever a quarter of the stale threshold
-    has passed, checked between rules)."""
+    """A batch's claim: its token, whether its writes may skip the flush wait, the heartbeat of
+    its unfinished events (one UPDATE for all of them whenever a quarter of the stale threshold
+    has passed, checked between rules), and the match rows of alert rules waiting for their
+    event's finish (see _record_if_leased)."""
 
     def __init__(self, events: list[Event], token: str, *, no_flush_wait: bool):
         self.token = token
@@ -191,9 +194,16 @@ class _Lease:
         self.pending = {e.pk for e in events}
         self.every = heartbeat_stale_after().total_seconds() / 4
         self.last = time.monotonic()
+        # The finish records them in its own statement where the database can do both at once
+        # (PostgreSQL: an INSERT fed by the UPDATE's RETURNING, in one WITH).
+        self.records_with_finish = connection.vendor == "postgresql"
+        self.deferred: dict[int, list[tuple]] = {}
 
     def done(self, event: Event) -> None:
+        """The event is finished, failed or lost: its unrecorded alert matches go with it (a
+        rerun runs those rules again, as they have no matches)."""
         self.pending.discard(event.pk)
+        self.deferred.pop(event.pk, None)
 
     def beat(self) -> None:
         if time.monotonic() - self.last < self.every or not self.pending:
@@ -287,9 +297,12 @@ def _writes_nothing(rule: Rule) -> bool:
 
 
 def _record_if_leased(event: Event, rule: Rule, lease: _Lease) -> None:
-    """A rule that writes nothing but its match, in one statement: the INSERT happens only while
-    the batch still holds the event's lease (checked, and the row locked, in the same statement),
-    and commits on its own. One round trip instead of four (begin, lease check, insert, commit);
+    """A rule that writes nothing but its match, with no transaction of its own: on PostgreSQL
+    the match waits for its event's finish and is written by the finish's statement, only if the
+    lease still holds then (nothing of it is written if the event fails or is lost first: a rerun
+    runs the rule again); elsewhere one INSERT that happens only while the batch holds the lease
+    (checked, and the row locked, in the same statement) and commits on its own. Either way none
+    of the four round trips of a rule's own transaction (begin, lease check, insert, commit), and
     the unique constraint on matches still refuses a second record. The action runs before the
     lease is checked (it only computes its outcome and logs): a worker that lost its lease at that
     moment may log an alert the new holder logs again, but records nothing."""
@@ -300,6 +313,11 @@ def _record_if_leased(event: Event, rule: Rule, lease: _Lease) -> None:
         with transaction.atomic():
             _fence(event, lease)
             _insert_matches(rows)
+        return
+    if lease.records_with_finish:
+        # Recorded by the event's finish, in the same statement and only if the lease still holds
+        # then: no round trip and no commit of its own (a third of the bench's matching rules).
+        lease.deferred.setdefault(event.pk, []).append(rows[0])
         return
     table = _q(Event._meta.db_table)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
@@ -388,8 +406,24 @@ def _run_rules(event: Event, lease: _Lease, rules: list[tuple[Rule, object]], do
 
 def _finish(finished: list[tuple[Event, int]], lease: _Lease) -> set[int]:
     """Mark events processed, in one statement (each with its own rules_matched); returns the ids
-    whose lease still held."""
-    table = _q(Event._meta.db_table)
+    whose lease still held. On PostgreSQL the same statement records their deferred alert matches."""
+    done = timezone.now()
+    if lease.records_with_finish:
+        deferred = [row for event, _ in finished for row in lease.deferred.pop(event.pk, ())]
+        columns = [list(column) for column in zip(*deferred)] or [[] for _ in _MATCH_FIELDS]
+        sql, params = _finish_recording_sql(), [
+            EventStatus.PROCESSED, done, done, [event.pk for event, _ in finished],
+            [matched for _, matched in finished], lease.token, *columns]
+    else:
+        sql, params = _finish_sql(finished, lease, done)
+    with connection.cursor() as cursor:
+        _execute(cursor, sql, params, no_flush_wait=lease.no_flush_wait)
+        marked = {row[0] for row in cursor.fetchall()}
+    return marked
+
+
+def _finish_sql(finished: list[tuple[Event, int]], lease: _Lease, done) -> tuple[str, list]:
+    """The portable finish: one UPDATE, the match counts in a CASE."""
     ids = [event.pk for event, _ in finished]
     counts = {matched for _, matched in finished}
     if len(counts) == 1:
@@ -397,17 +431,37 @@ def _finish(finished: list[tuple[Event, int]], lease: _Lease) -> set[int]:
     else:  # one CASE rather than one statement per distinct count
         matched_sql = "CASE id " + " ".join(["WHEN %s THEN %s"] * len(finished)) + " END"
         matched_params = [value for event, matched in finished for value in (event.pk, matched)]
-    done = timezone.now()
-    with connection.cursor() as cursor:
-        _execute(
-            cursor,
-            f"UPDATE {table} SET status = %s, processed_at = %s, heartbeat_at = %s, rules_matched = {matched_sql},"
-            f" claim_token = '', error = '' WHERE claim_token = %s AND id IN ({', '.join(['%s'] * len(ids))})"
-            f" RETURNING id",
-            [EventStatus.PROCESSED, done, done, *matched_params, lease.token, *ids], no_flush_wait=lease.no_flush_wait,
-        )
-        marked = {row[0] for row in cursor.fetchall()}
-    return marked
+    sql = (f"UPDATE {_q(Event._meta.db_table)} SET status = %s, processed_at = %s, heartbeat_at = %s,"
+           f" rules_matched = {matched_sql}, claim_token = '', error = ''"
+           f" WHERE claim_token = %s AND id IN ({', '.join(['%s'] * len(ids))}) RETURNING id")
+    return sql, [EventStatus.PROCESSED, done, done, *matched_params, lease.token, *ids]
+
+
+_FINISH_RECORDING_SQL: list[str] = []
+
+
+def _finish_recording_sql() -> str:
+    """PostgreSQL's finish: the UPDATE, and an INSERT of the deferred match rows of the events it
+    marked (a row whose event lost its lease is not written). ON CONFLICT: a match already there
+    (a finish lost to a database crash after a rerun recorded it) is not written twice.
+
+    Every list goes in as one array parameter, so the text is the same for every batch: psycopg
+    then parses it once (it re-parses any statement of more than 50 parameters every time)."""
+    if not _FINISH_RECORDING_SQL:
+        fields = [RuleMatch._meta.get_field(name) for name in _MATCH_FIELDS]
+        aliases = [f"c{n}" for n in range(len(fields))]
+        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+        table = _q(Event._meta.db_table)
+        _FINISH_RECORDING_SQL.append(
+            f"WITH done AS (UPDATE {table} e SET status = %s, processed_at = %s, heartbeat_at = %s,"
+            f" rules_matched = m.matched, claim_token = '', error = ''"
+            f" FROM unnest(%s::bigint[], %s::integer[]) AS m (id, matched)"
+            f" WHERE e.id = m.id AND e.claim_token = %s RETURNING e.id),"
+            f" recorded AS (INSERT INTO {_q(RuleMatch._meta.db_table)} ({', '.join(_q(f.column) for f in fields)})"
+            f" SELECT r.* FROM unnest({arrays}) AS r ({', '.join(aliases)})"
+            f" JOIN done ON done.id = r.{aliases[_MATCH_FIELDS.index('event')]} ON CONFLICT DO NOTHING)"
+            f" SELECT id FROM done")
+    return _FINISH_RECORDING_SQL[0]
 
 
 def _release(event: Event, lease: _Lease, exc: Exception) -> None:

@@ -40,6 +40,13 @@ def test_many_rows_go_in_statements_of_the_chunk_size(advertiser, monkeypatch):
     assert [r["object_id"] for r in _stored()] == [0, 1, 2, 3, 4]
 
 
+def test_awkward_text_and_nulls_are_stored_exactly(advertiser):
+    awkward = ['quo"te \\ {brace}, ü', "NULL", "", "'; --", "\\N"]
+    db_rows.insert_instances(ChangeRecord, [_record(advertiser, n, source=text) for n, text in enumerate(awkward)])
+    assert list(ChangeRecord.objects.order_by("object_id").values_list("source", "changed_by_id")) == [
+        (text, None) for text in awkward]
+
+
 def test_nothing_to_insert_sends_nothing(advertiser, django_assert_num_queries):
     with django_assert_num_queries(0):
         db_rows.insert_instances(ChangeRecord, [])
