@@ -17,8 +17,9 @@ How an event stays exactly-once in effect although Huey delivers tasks at most o
   row the reconciler re-queues and the next worker finishes with rules 4 and 5 only.
 - One event failing (a database error, a crash outside an action) is released for a later
   attempt on its own; the rest of the batch carries on unless the connection itself is gone.
-- A rule that writes nothing but its match (an alert) has no transaction of its own: its match
-  is written with its event's finish, in the same statement, only if the lease still holds.
+- A rule that writes nothing but its match (an alert) has no transaction of its own: on
+  PostgreSQL its match is written by its event's finish, in the same statement, only if the
+  lease still holds; elsewhere by one INSERT that checks the lease.
 - The rules are read once per batch (every event in it sees the rules as they were when its
   batch started): an edit, however it was made, counts from the next batch on, in every
   process, with no cache to invalidate.
