@@ -119,7 +119,8 @@ class ActionType:
     keys: frozenset = frozenset()  # parameters besides type, target and max_targets
     role: str = Role.TRADER  # the role needed to create a rule with this action
     # False for an action that only computes its outcome (an alert): a rule made of one such action
-    # is recorded in a single statement, without a transaction around it (campaigns.rules.processing).
+    # gets no transaction of its own; its match is recorded with a lease check in the same
+    # statement (campaigns.rules.processing).
     writes_to_database: bool = True
 
     def validate(self, spec: dict, advertiser, where: str) -> list[str]:

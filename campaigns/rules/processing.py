@@ -36,6 +36,7 @@ import uuid
 from collections import OrderedDict
 from contextlib import nullcontext
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -438,9 +439,7 @@ def _finish_sql(finished: list[tuple[Event, int]], lease: _Lease, done) -> tuple
     return sql, [EventStatus.PROCESSED, done, done, *matched_params, lease.token, *ids]
 
 
-_FINISH_RECORDING_SQL: list[str] = []
-
-
+@cache  # PostgreSQL only, so one text per process
 def _finish_recording_sql() -> str:
     """PostgreSQL's finish: the UPDATE, and an INSERT of the deferred match rows of the events it
     marked (a row whose event lost its lease is not written). ON CONFLICT: a match already there
@@ -448,13 +447,10 @@ def _finish_recording_sql() -> str:
 
     Every list goes in as one array parameter, so the text is the same for every batch: psycopg
     then parses it once (it re-parses any statement of more than 50 parameters every time)."""
-    if not _FINISH_RECORDING_SQL:
-        fields = [RuleMatch._meta.get_field(name) for name in _MATCH_FIELDS]
-        aliases = [f"c{n}" for n in range(len(fields))]
-        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-        table = _q(Event._meta.db_table)
-        _FINISH_RECORDING_SQL.append(
-            f"WITH done AS (UPDATE {table} e SET status = %s, processed_at = %s, heartbeat_at = %s,"
+    fields = [RuleMatch._meta.get_field(name) for name in _MATCH_FIELDS]
+    aliases = [f"c{n}" for n in range(len(fields))]
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    return (f"WITH done AS (UPDATE {_q(Event._meta.db_table)} e SET status = %s, processed_at = %s, heartbeat_at = %s,"
             f" rules_matched = m.matched, claim_token = '', error = ''"
             f" FROM unnest(%s::bigint[], %s::integer[]) AS m (id, matched)"
             f" WHERE e.id = m.id AND e.claim_token = %s RETURNING e.id),"
@@ -462,7 +458,6 @@ def _finish_recording_sql() -> str:
             f" SELECT r.* FROM unnest({arrays}) AS r ({', '.join(aliases)})"
             f" JOIN done ON done.id = r.{aliases[_MATCH_FIELDS.index('event')]} ON CONFLICT DO NOTHING)"
             f" SELECT id FROM done")
-    return _FINISH_RECORDING_SQL[0]
 
 
 def _release(event: Event, lease: _Lease, exc: Exception) -> None:

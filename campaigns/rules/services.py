@@ -12,6 +12,7 @@ events whose worker was lost.
 
 import logging
 from datetime import UTC, timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -69,7 +70,21 @@ class AdvertiserNotWritable(Exception):
         self.advertiser_id = advertiser_id
 
 
-_INSERTED_FIELDS = None
+def _inserted_fields() -> list:
+    return [f for f in Event._meta.concrete_fields if not f.primary_key]
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(vendor: str, scope_sql: str | None) -> str:
+    """The INSERT of _insert_once, written once per database vendor and scope text (the scope's
+    SQL is the same for every user; the user goes in its parameters)."""
+    quote = connection.ops.quote_name
+    fields = _inserted_fields()
+    placeholders = ", ".join(["%s"] * len(fields))
+    source = f"VALUES ({placeholders})" if scope_sql is None else f"SELECT {placeholders} WHERE {scope_sql}"
+    unique = ", ".join(quote(Event._meta.get_field(name).column) for name in ("advertiser", "event_id"))
+    return (f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) {source}"
+            f" ON CONFLICT ({unique}) DO NOTHING RETURNING {quote(Event._meta.pk.column)}")
 
 
 def _insert_once(event: Event, scope: tuple[str, list] | None) -> int | None:
@@ -80,23 +95,11 @@ def _insert_once(event: Event, scope: tuple[str, list] | None) -> int | None:
     nor needs a savepoint (ON CONFLICT DO NOTHING instead of catching a unique violation): the
     ingest rate is mostly round trips, and this is the only one it cannot do without.
     """
-    global _INSERTED_FIELDS
-    if _INSERTED_FIELDS is None:
-        _INSERTED_FIELDS = [f for f in Event._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in _INSERTED_FIELDS)
-    placeholders = ", ".join(["%s"] * len(_INSERTED_FIELDS))
-    params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in _INSERTED_FIELDS]
-    if scope is None:
-        source = f"VALUES ({placeholders})"
-    else:
-        source = f"SELECT {placeholders} WHERE {scope[0]}"
+    params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in _inserted_fields()]
+    if scope is not None:
         params += scope[1]
-    unique = ", ".join(quote(Event._meta.get_field(name).column) for name in ("advertiser", "event_id"))
-    sql = (f"INSERT INTO {quote(Event._meta.db_table)} ({columns}) {source}"
-           f" ON CONFLICT ({unique}) DO NOTHING RETURNING {quote(Event._meta.pk.column)}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_insert_sql(connection.vendor, scope and scope[0]), params)
         row = cursor.fetchone()
     return row[0] if row else None
 

@@ -210,3 +210,53 @@ def test_an_event_sent_inside_a_transaction_twice_leaves_the_transaction_usable(
                                             occurred_at=first.occurred_at, payload={"a": 1})
         assert (created, created_again, again.pk) == (True, False, first.pk)
         assert Event.objects.count() == 1  # the transaction still answers
+
+
+@pytest.mark.parametrize("header,message", [
+    ("Token 0000000000000000000000000000000000000000", "Invalid token."),
+    ("Token '--OR--'1'='1", "Invalid token."),
+    ("Token", "Invalid token header. No credentials provided."),
+])
+def test_the_intakes_token_check_refuses_bad_tokens_with_401_and_stores_nothing(anon_api, advertiser, header, message):
+    anon_api.credentials(HTTP_AUTHORIZATION=header)
+    response = anon_api.post(URL, body(advertiser), format="json")
+    assert (response.status_code, response.json()) == (401, {"detail": message})
+    assert not Event.objects.exists()
+
+
+def test_the_intake_refuses_the_token_of_a_deactivated_user(api_for, trader, advertiser):
+    client = api_for(trader)
+    trader.is_active = False
+    trader.save(update_fields=["is_active"])
+    response = post(client, body(advertiser))
+    assert (response.status_code, response.json()) == (401, {"detail": "User inactive or deleted."})
+    assert not Event.objects.exists()
+
+
+def test_the_intake_authenticates_the_tokens_own_user(api_for, trader, viewer, advertiser):
+    """The lookup reads the user row joined to the token: another user's token acts as that user."""
+    assert post(api_for(trader), body(advertiser)).status_code == 202
+    refused = post(api_for(viewer), body(advertiser, event_id="evt-2"))  # a viewer may not send events
+    assert refused.status_code == 400 and "advertiser" in refused.json()
+    assert list(Event.objects.values_list("event_id", flat=True)) == ["evt-1"]
+
+
+@pytest.mark.parametrize("advertiser_value,message", [
+    ("9223372036854775808", 'Invalid pk "9223372036854775808" - object does not exist.'),
+    (10**30, f'Invalid pk "{10**30}" - object does not exist.'),
+    ("abc", "Incorrect type. Expected pk value, received str."),
+    (1.5, "Incorrect type. Expected pk value, received Decimal."),
+    (None, "Incorrect type. Expected pk value, received NoneType."),
+])
+def test_advertiser_ids_out_of_range_or_of_the_wrong_type_are_refused(client_, advertiser, advertiser_value, message):
+    response = post(client_, {**body(advertiser), "advertiser": advertiser_value})
+    assert (response.status_code, response.json()) == (400, {"advertiser": [message]})
+    assert not Event.objects.exists()
+
+
+def test_a_payload_over_the_size_limit_is_refused(client_, advertiser):
+    from campaigns.rules.api.serializers import MAX_PAYLOAD_BYTES
+
+    response = post(client_, body(advertiser, payload={"blob": "x" * MAX_PAYLOAD_BYTES}))
+    assert response.status_code == 400 and "larger than" in response.json()["payload"][0]
+    assert not Event.objects.exists()

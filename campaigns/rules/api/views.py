@@ -61,7 +61,7 @@ _IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEA
 class EventViewSet(_ExactJSON, _Scoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Events sent by partners. POST stores one and answers 202 at once; a worker applies rules."""
 
-    # The configured authentication, with the token lookup that costs one prepared statement.
+    # The configured authentication, with the token lookup as one query written out once.
     authentication_classes = [EventTokenAuthentication if cls is TokenAuthentication else cls
                               for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
     queryset = Event.objects.all()
