@@ -1,13 +1,10 @@
 """Multi-row INSERTs that read nothing back, for the hot write paths.
 
 `QuerySet.bulk_create` builds every row through the compiler's per-object machinery and, on
-PostgreSQL, returns the new ids; a rule that changes ten bids and records ten history rows spent
-more on that than on the rest of its work. When the caller needs no ids and no signals, these
-write the same rows (values prepared by the fields themselves, as bulk_create prepares them) in
-as few statements as the backend's parameter limit allows.
-
-(Measured: one array per column, unnested, so that the statement's text stays the same and psycopg
-parses it once, cost as much as these VALUES lists: the arrays' dumping ate the saving.)
+PostgreSQL, returns the new ids. When the caller needs no ids and no signals, these write the
+same rows (values prepared by the fields themselves, as bulk_create prepares them) in as few
+statements as the backend's parameter limit allows. bench/db_rows.py: per insert of one history
+row 1.8x a bare prepared INSERT's CPU against bulk_create's 2.6x; of ten rows 2.1x against 2.5x.
 """
 
 from collections.abc import Iterable, Sequence
