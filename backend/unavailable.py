@@ -24,6 +24,8 @@ from django.http import HttpResponse
 from django.views.defaults import server_error as django_server_error
 from prometheus_client import Counter
 
+from backend.api.errors import is_api_request
+
 log = logging.getLogger(__name__)
 
 UNAVAILABLE_RESPONSES = Counter(
@@ -61,7 +63,7 @@ def unavailable_response(request, dependency: str, exc: BaseException) -> HttpRe
         extra={"dependency": dependency, "path": request.path, "error": f"{type(exc).__name__}: {exc}"},
     )
     message = MESSAGES[dependency]
-    if request.path.startswith("/api/"):
+    if is_api_request(request):
         body = {"detail": message, "code": "service_unavailable", "unavailable": dependency}
         if request.path in LEGACY_PATHS:
             body["errors"] = [message]

@@ -17,18 +17,19 @@ API_PREFIX = "/api/"
 _EXPLAINED = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
 
 
-def _is_api(request) -> bool:
+def is_api_request(request) -> bool:
+    """Whether `request` is the API's, whose errors are JSON (here, and in backend.unavailable)."""
     return request.path.startswith(API_PREFIX)
 
 
 def bad_request(request, exception):
-    if not _is_api(request):
+    if not is_api_request(request):
         return defaults.bad_request(request, exception)
     detail = str(exception) if isinstance(exception, _EXPLAINED) else "Bad request."
     return JsonResponse({"detail": detail}, status=400)
 
 
 def not_found(request, exception):
-    if not _is_api(request):
+    if not is_api_request(request):
         return defaults.page_not_found(request, exception)
     return JsonResponse({"detail": "Not found."}, status=404)

@@ -81,6 +81,8 @@ ERRORS = {
     "409": ("ErrorDetail", "The object's current state does not allow this (e.g. archived is final)."),
     "415": ("ErrorDetail", "The request body's media type is not accepted here."),
     "429": ("ErrorDetail", "Throttled: retry after the `Retry-After` header's seconds."),
+    "503": ("ErrorDetail", "The database or Redis is unavailable (backend/unavailable.py): retry after the "
+                           "`Retry-After` header's seconds."),
 }
 
 # Permissions that decide on authentication alone: with only these, an authenticated caller is never 403.
@@ -125,6 +127,7 @@ class AutoSchema(SpectacularAutoSchema):
             codes += ["413", "415"]
         if self.view.get_throttles():
             codes.append("429")
+        codes.append("503")  # every request may meet a dependency that is away
         return codes
 
     def _error_component(self, name: str) -> ResolvedComponent:

@@ -29,7 +29,7 @@ def test_every_operation_documents_authentication_throttling_and_its_lookups():
     for path, method, operation in _operations():
         codes = set(operation["responses"])
         label = f"{method.upper()} {path}"
-        assert {"401", "429"} <= codes, label
+        assert {"401", "429", "503"} <= codes, label
         if "{" in path:
             assert "404" in codes, label
             if method != "get":
@@ -89,6 +89,48 @@ def test_a_multipart_body_with_too_many_files_is_a_json_400(token, settings, adv
     assert "DATA_UPLOAD_MAX_NUMBER_FILES" in response.json["detail"]
     assert_conforms("POST", "/api/v1/creatives/batches/", response)
 
+
+
+@pytest.mark.django_db
+def test_a_forged_host_under_the_api_is_a_json_400_that_does_not_echo_it(token):
+    # Django's DisallowedHost: logged, not explained (the message would repeat the forged header).
+    with keep_test_connection():
+        response = Client(APP).get("/api/v1/campaigns/campaigns/", headers={
+            "Authorization": f"Token {token}", "Host": "evil.example<script>"})
+    assert response.status_code == 400
+    assert response.json == {"detail": "Bad request."}
+
+
+@pytest.mark.django_db
+def test_a_form_with_too_many_fields_is_a_json_400_that_says_why(token, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
+    with keep_test_connection():
+        response = Client(APP).post("/api/v1/creatives/batches/", headers={"Authorization": f"Token {token}"},
+                                    data={f"f{n}": "x" for n in range(5)})
+    assert response.status_code == 400
+    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in response.json["detail"]
+    assert_conforms("POST", "/api/v1/creatives/batches/", response)
+
+
+@pytest.mark.django_db
+def test_outside_the_api_a_refused_request_stays_a_page(client):
+    response = client.get("/admin/", HTTP_HOST="evil.example<script>")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+def test_a_503_answer_conforms_to_the_schema(token, monkeypatch):
+    from django.db import OperationalError, connection
+
+    def refused(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", refused)
+    response = call("GET", "/api/v1/campaigns/campaigns/", token)
+    monkeypatch.undo()
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert_conforms("GET", "/api/v1/campaigns/campaigns/", response, unavailable=True)
 
 @pytest.mark.django_db
 def test_creating_under_an_archived_line_item_is_a_documented_409(token, advertiser):
