@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from tests.workers import wait_for  # noqa: F401  (the drills' own name for it)
+from tests.workers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"

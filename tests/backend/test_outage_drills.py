@@ -23,7 +23,8 @@ import requests
 from django.db import connection
 
 from creatives.choices import RunStatus
-from tests.backend.drills import AppServer, BackgroundLoad, PausableProxy, PrivateRedis, have_redis_server, wait_for
+from tests.backend.drills import AppServer, BackgroundLoad, PausableProxy, PrivateRedis, have_redis_server
+from tests.workers import wait_for
 from tests.campaigns.factories import AdvertiserFactory, CampaignFactory, member_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]

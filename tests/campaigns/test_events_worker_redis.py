@@ -28,6 +28,7 @@ from campaigns.models import ChangeRecord, Event, Rule, RuleMatch
 from campaigns.rules.actions import ActionType, Outcome, register_action
 from campaigns.rules.models import EventStatus, MatchStatus
 from tests.campaigns.factories import CampaignFactory, KeywordFactory, LineItemFactory, ProductAdFactory
+from tests.workers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK_FILE_ENV = "RULES_TEST_BLOCK_FILE"
@@ -57,15 +58,6 @@ def register_test_actions() -> None:
 
 
 register_test_actions()
-
-
-def _wait_for(predicate, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -106,7 +98,7 @@ def test_a_worker_killed_mid_event_is_recovered_by_the_reconciler_and_nothing_is
         assert type(HUEY.storage).__name__ == "RedisStorage"
         event, _ = event_ingest(advertiser=advertiser, event_id="evt-kill", type="inventory_low",
                                 occurred_at=timezone.now(), payload={"product": {"asin": "B000TEST01"}})
-        _wait_for(block_file.exists, "the first worker to reach the slow rule")
+        wait_for(block_file.exists, timeout=60, interval=0.2, what="the first worker to reach the slow rule")
 
         # Mid-event: the first rule is committed, the rest is not; the task is about to be lost.
         event.refresh_from_db()
@@ -123,7 +115,7 @@ def test_a_worker_killed_mid_event_is_recovered_by_the_reconciler_and_nothing_is
             time.sleep(1)
             return Event.objects.get(pk=event.pk).status == EventStatus.PROCESSED
 
-        _wait_for(recovered, "the reconciler and the second worker to finish the event", timeout=90)
+        wait_for(recovered, timeout=90, interval=0.2, what="the reconciler and the second worker to finish the event")
 
         event.refresh_from_db()
         keyword.refresh_from_db()
