@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -31,6 +32,7 @@ from backend.observability.context import current_request_id
 from creatives.choices import RunStatus
 from creatives.kargo.choices import DealState, DealType
 from creatives.kargo.models import FLOOR, KargoDeal, KargoDealImport, KargoFormat
+from creatives.kargo.validation import validate_currency_code, validate_deal_id
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,15 @@ def parse_deal_rows(text: str) -> tuple[list[DealRow], list[dict]]:
     return rows, errors
 
 
+def _refused(field: str, validator, value) -> list[tuple[str, str]]:
+    """The model field's validator's messages for `value`, as row problems."""
+    try:
+        validator(value)
+    except ValidationError as exc:
+        return [(field, message) for message in exc.messages]
+    return []
+
+
 def _check_row(raw: dict, formats: dict) -> tuple[dict, list[tuple[str, str]]]:
     problems: list[tuple[str, str]] = []
     values: dict = {}
@@ -139,8 +150,9 @@ def _check_row(raw: dict, formats: dict) -> tuple[dict, list[tuple[str, str]]]:
         if not raw.get(field):
             problems.append((field, "Required."))
     if raw.get("deal_id"):
-        if len(raw["deal_id"]) > 128 or any(ch.isspace() for ch in raw["deal_id"]):
-            problems.append(("deal_id", "At most 128 characters, no spaces."))
+        if len(raw["deal_id"]) > 128:
+            problems.append(("deal_id", "At most 128 characters."))
+        problems += _refused("deal_id", validate_deal_id, raw["deal_id"])
         values["deal_id"] = raw["deal_id"]
     if raw.get("name"):
         values["name"] = raw["name"][:255]
@@ -159,8 +171,7 @@ def _check_row(raw: dict, formats: dict) -> tuple[dict, list[tuple[str, str]]]:
     if values.get("start_date") and values.get("end_date") and values["end_date"] < values["start_date"]:
         problems.append(("end_date", "The end date is before the start date."))
     currency = (raw.get("currency") or "USD").upper()
-    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
-        problems.append(("currency", f"{raw.get('currency')!r} is not a currency code."))
+    problems += _refused("currency", validate_currency_code, raw.get("currency") or "USD")
     values["currency"] = currency
     state = (raw.get("state") or DealState.ENABLED).lower()
     if state not in DealState.values:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from campaigns.querysets import TenantQuerySet, _is_usable
 from creatives.choices import RunStatus
 from creatives.kargo.choices import DealState, DealType, KargoMediaType, TagType
+from creatives.kargo.validation import validate_currency_code, validate_deal_id
 
 FLOOR = {"max_digits": 12, "decimal_places": 2}
 
@@ -74,11 +75,13 @@ class KargoDeal(models.Model):
     """A Kargo deal an advertiser's line items can target in Amazon DSP: private auction,
     preferred or programmatic guaranteed, with its floor CPM, flight and the formats it carries."""
 
-    deal_id = models.CharField(max_length=128, unique=True, help_text="The deal id Kargo sends (as the DSP sees it).")
+    # The deal rules live on the fields, so the API, the console form and the CSV import all apply them.
+    deal_id = models.CharField(max_length=128, unique=True, validators=[validate_deal_id],
+                               help_text="The deal id Kargo sends (as the DSP sees it).")
     name = models.CharField(max_length=255)
     deal_type = models.CharField(max_length=32, choices=DealType.choices, default=DealType.PRIVATE_AUCTION)
     floor_cpm = models.DecimalField(**FLOOR, help_text="Floor CPM in the deal's currency.")
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(max_length=3, default="USD", validators=[validate_currency_code])
     start_date = models.DateField()
     end_date = models.DateField()
     formats = models.ManyToManyField(KargoFormat, blank=True, related_name="deals")

@@ -25,13 +25,11 @@ def kargo_creative_create(*, advertiser, name: str, format: KargoFormat, deal: K
     errors = validate_creative(format=format, tag_type=tag_type, tag=tag, vast_url=vast_url, vast_xml=vast_xml,
                                width=width, height=height, click_through_url=click_through_url,
                                click_trackers=click_trackers, impression_trackers=impression_trackers)
-    if not deal.is_offered_to(advertiser):
-        errors.setdefault("deal", []).append(f"Deal {deal.deal_id} is not offered to {advertiser}.")
-    elif deal.state == DealState.ARCHIVED:
-        errors.setdefault("deal", []).append(f"Deal {deal.deal_id} is archived.")
+    errors.setdefault("deal", []).extend(_deal_problems(deal, advertiser))
     carried = set(deal.formats.values_list("pk", flat=True))
     if carried and format is not None and format.pk not in carried:
         errors.setdefault("format", []).append(f"Deal {deal.deal_id} does not carry the {format} format.")
+    errors = {field: messages for field, messages in errors.items() if messages}
     if errors:
         raise ValidationError(errors)
     creative = None
@@ -50,19 +48,25 @@ def kargo_creative_create(*, advertiser, name: str, format: KargoFormat, deal: K
     )
 
 
+def _deal_problems(deal: KargoDeal, advertiser) -> list[str]:
+    """Why `advertiser` may not use `deal` (creatives and line-item targets alike)."""
+    if not deal.is_offered_to(advertiser):
+        return [f"Deal {deal.deal_id} is not offered to {advertiser}."]
+    if deal.state == DealState.ARCHIVED:
+        return [f"Deal {deal.deal_id} is archived."]
+    return []
+
+
 def kargo_deal_target_create(*, deal: KargoDeal, line_item, by=None) -> KargoDealTarget:
     """A line item targets a deal. Refused when the deal is not offered to its advertiser or is
     archived (ValidationError), or when the line item or its campaign is archived (ArchivedError:
     archived is final); the push checks dates and floors again, since both can change after this."""
     entity_check_modifiable(obj=line_item)
     advertiser = line_item.campaign.advertiser
-    errors: dict[str, list[str]] = {}
-    if not deal.is_offered_to(advertiser):
-        errors["deal"] = [f"Deal {deal.deal_id} is not offered to {advertiser}."]
-    elif deal.state == DealState.ARCHIVED:
-        errors["deal"] = [f"Deal {deal.deal_id} is archived."]
+    errors: dict[str, list[str]] = {"deal": _deal_problems(deal, advertiser)}
     if KargoDealTarget.objects.filter(deal=deal, line_item=line_item).exists():
         errors.setdefault("deal", []).append("This line item already targets this deal.")
+    errors = {field: messages for field, messages in errors.items() if messages}
     if errors:
         raise ValidationError(errors)
     return KargoDealTarget.objects.create(deal=deal, line_item=line_item,

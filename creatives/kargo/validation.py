@@ -12,6 +12,8 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
+
 from creatives.kargo.choices import TagType
 
 try:  # defusedxml refuses DTDs, entity expansion and external references outright
@@ -217,3 +219,16 @@ def validate_creative(*, format, tag_type: str, tag: str = "", vast_url: str = "
     _trackers(list(click_trackers or []), "click_trackers", MAX_CLICK_TRACKERS, errors)
     _trackers(list(impression_trackers or []), "impression_trackers", MAX_IMPRESSION_TRACKERS, errors)
     return errors
+
+
+def validate_deal_id(value: str) -> None:
+    """A deal's id, on the model: the DSP matches deal ids exactly, and a space never is one."""
+    if any(ch.isspace() for ch in value):
+        raise ValidationError("A deal id has no spaces.")
+
+
+def validate_currency_code(value: str) -> None:
+    """A deal's currency, on the model: an ISO 4217 code (the floor is compared with the
+    advertiser's currency before a push)."""
+    if not (len(value) == 3 and value.isascii() and value.isalpha()):
+        raise ValidationError(f"{value!r} is not a currency code (three letters, such as USD).")

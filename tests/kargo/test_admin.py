@@ -109,3 +109,25 @@ def test_a_kargo_creative_with_the_wrong_size_is_refused_in_the_console(admin_cl
     assert response.status_code == 200
     assert "runs at 320×50" in response.content.decode()
     assert not KargoCreative.objects.exists()
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("deal_id", "deal 42", "A deal id has no spaces."),
+    ("currency", "u s", "&#x27;u s&#x27; is not a currency code (three letters, such as USD)."),
+])
+def test_the_console_refuses_what_the_api_and_the_import_refuse(admin_client_logged_in, field, value, message):
+    form = {"deal_id": "deal-42", "name": "Deal", "deal_type": "private_auction", "floor_cpm": "2.50",
+            "currency": "USD", "start_date": date.today().isoformat(),
+            "end_date": (date.today() + timedelta(days=30)).isoformat(), "state": "enabled", field: value}
+    response = admin_client_logged_in.post("/admin/creatives/kargodeal/add/", form)
+    assert response.status_code == 200 and message in response.content.decode()
+    assert not KargoDeal.objects.exists()
+
+
+def test_the_console_stores_a_valid_deal(admin_client_logged_in):
+    form = {"deal_id": "deal-42", "name": "Deal", "deal_type": "private_auction", "floor_cpm": "2.50",
+            "currency": "USD", "start_date": date.today().isoformat(),
+            "end_date": (date.today() + timedelta(days=30)).isoformat(), "state": "enabled"}
+    response = admin_client_logged_in.post("/admin/creatives/kargodeal/add/", form)
+    assert response.status_code == 302
+    assert KargoDeal.objects.get().deal_id == "deal-42"

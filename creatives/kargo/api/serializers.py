@@ -34,17 +34,8 @@ class KargoDealSerializer(serializers.ModelSerializer):
                   "advertisers", "state", "trafficked", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
-    def validate_deal_id(self, value: str) -> str:
-        # As the CSV import refuses it: the DSP matches deal ids exactly, and a space never is one.
-        if any(ch.isspace() for ch in value):
-            raise serializers.ValidationError("A deal id has no spaces.")
-        return value
-
     def validate_currency(self, value: str) -> str:
-        # The floor is compared with the advertiser's currency (ISO 4217) before a push.
-        if not (len(value) == 3 and value.isascii() and value.isalpha()):
-            raise serializers.ValidationError(f"{value!r} is not a currency code (three letters, such as USD).")
-        return value.upper()
+        return value.upper()  # checked by the model field's validator before this
 
     def get_trafficked(self, deal) -> bool:
         return any(t.trafficked_at for t in deal.targets.all())
