@@ -151,6 +151,14 @@ def trader(advertiser, make_member):
 
 
 @pytest.fixture
+def token(trader):
+    """The trader's DRF token key, for requests sent straight to the WSGI app (tests/fuzz/openapi.call)."""
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.get_or_create(user=trader)[0].key
+
+
+@pytest.fixture
 def viewer(advertiser, make_member):
     return make_member(advertiser, "viewer", username="victor-viewer")
 

@@ -1,7 +1,6 @@
 """What schemathesis (tests/fuzz) found in /api/v1/campaigns/, kept as plain tests."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from tests.campaigns.factories import ChangeRecordFactory, campaign_tree
 from tests.fuzz.openapi import assert_conforms, call
@@ -10,10 +9,6 @@ pytestmark = pytest.mark.django_db
 BASE = "/api/v1/campaigns"
 PAST_BIGINT = str(2**70)
 
-
-@pytest.fixture
-def token(trader):
-    return Token.objects.get_or_create(user=trader)[0].key
 
 
 def test_a_change_made_by_no_user_reads_as_a_null_username_as_documented(advertiser, token):

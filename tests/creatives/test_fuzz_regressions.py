@@ -3,7 +3,6 @@
 from io import BytesIO
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from creatives.services import creative_create_tag, creative_upload
 from tests.creatives.media import png
@@ -13,10 +12,6 @@ pytestmark = pytest.mark.django_db
 BASE = "/api/v1/creatives"
 PAST_BIGINT = str(2**70)
 
-
-@pytest.fixture
-def token(trader):
-    return Token.objects.get_or_create(user=trader)[0].key
 
 
 @pytest.fixture

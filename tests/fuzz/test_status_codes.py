@@ -47,10 +47,6 @@ def test_the_error_bodies_are_documented_once_as_components():
     assert campaign["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorDetail"}
 
 
-@pytest.fixture
-def token(trader):
-    return Token.objects.get_or_create(user=trader)[0].key
-
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/api/v1/campaigns/campaigns/abc/", "/api/v1/campaigns/campaigns/1.5/",

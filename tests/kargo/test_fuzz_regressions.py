@@ -17,12 +17,6 @@ pytestmark = pytest.mark.django_db
 BASE = "/api/v1/creatives/kargo"
 
 
-@pytest.fixture
-def token(trader):
-    from rest_framework.authtoken.models import Token
-
-    return Token.objects.get_or_create(user=trader)[0].key
-
 
 def _deal_body(advertiser, **overrides) -> dict:
     return {"deal_id": "KRG-1", "name": "Kargo Anchor PMP", "deal_type": "private_auction", "floor_cpm": "2.50",
