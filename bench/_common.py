@@ -131,7 +131,7 @@ class Gunicorn:
             return sum(int(f) for f in fields[11:15 if with_children else 13]) / tick
 
         total = times(self.proc.pid, True)
-        for child in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split():
+        for child in self.worker_pids():
             try:
                 total += times(child, False)
             except FileNotFoundError:  # a worker recycled just now: its time moved to the master
@@ -293,3 +293,26 @@ def _python_load(url, *, method, body, headers, duration, connections) -> dict:
         "rps": total / elapsed, "requests": total, "ok": counts["ok"], "errors": counts["bad"],
         "p50_ms": pick(0.50), "p99_ms": pick(0.99), "raw": "",
     }
+
+
+def random_day_figures(rng) -> dict:
+    """One line item's figures for one day, as the reporting benchmarks load them (bench/reports.py
+    with COPY, bench/soak.py with bulk_create): money in cents, counts consistent with each other."""
+    impressions = rng.randint(0, 20_000)
+    clicks = rng.randint(0, impressions // 50)
+    measurable = impressions * 9 // 10
+    starts = impressions // 5
+    return {"impressions": impressions, "clicks": clicks,  # drawn in the order reports.py always drew them
+            "spend_cents": rng.randint(0, 4_000), "conversions": rng.randint(0, clicks), "sales_cents": rng.randint(0, 16_000),
+            "viewable_impressions": measurable * rng.randint(40, 80) // 100, "measurable_impressions": measurable,
+            "video_starts": starts, "video_completions": starts * rng.randint(30, 90) // 100}
+
+
+def vacuum_analyze(*tables: str) -> None:
+    """Fresh statistics (and no dead rows) for tables a benchmark just loaded or churned: this
+    machine's PostgreSQL runs without autovacuum, and with stale statistics the planner guesses."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # Django runs in autocommit: VACUUM is allowed here
+        for table in tables:
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(table)}")

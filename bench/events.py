@@ -66,6 +66,7 @@ from _common import (
     have_wrk,
     parse_wrk,
     run_load,
+    vacuum_analyze,
 )
 
 QUEUE = "bench-events"
@@ -339,9 +340,8 @@ def vacuum() -> None:
 
     from campaigns.models import ChangeRecord, Event, RuleMatch
 
+    vacuum_analyze(*(model._meta.db_table for model in (Event, RuleMatch, ChangeRecord)))
     with connection.cursor() as cursor:
-        for model in (Event, RuleMatch, ChangeRecord):
-            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         # And fresh statistics everywhere: the bench database may hold other benchmarks' bulk-loaded
         # trees (bench/bulksheets.py adds 300,000 keywords), never analyzed without autovacuum, and
         # with row estimates from an empty table the planner scans all keywords for one campaign's.

@@ -29,7 +29,7 @@ import sys
 import time
 from datetime import date, timedelta
 
-from _common import ROOT, django_env, ensure_database
+from _common import ROOT, django_env, ensure_database, random_day_figures, vacuum_analyze
 
 SEED = 20240901
 ADVERTISER = "Bench reports advertiser"
@@ -130,15 +130,12 @@ def ensure_dataset(line_items: int, days: int, last: date):
             batch = []
             for item in items:
                 for offset in range(days):
-                    impressions = rng.randint(0, 20_000)
-                    clicks = rng.randint(0, impressions // 50)
-                    measurable = impressions * 9 // 10
-                    starts = impressions // 5
-                    spend_cents = rng.randint(0, 4_000)
+                    d = random_day_figures(rng)
                     batch.append(
-                        f"{first + timedelta(days=offset)}\t{item.pk}\t{impressions}\t{clicks}\t{rng.randint(0, clicks)}\t"
-                        f"{spend_cents // 100}.{spend_cents % 100:02d}\t{rng.randint(0, 16_000) / 100:.2f}\t"
-                        f"{measurable * rng.randint(40, 80) // 100}\t{measurable}\t{starts}\t{starts * rng.randint(30, 90) // 100}\t"
+                        f"{first + timedelta(days=offset)}\t{item.pk}\t{d['impressions']}\t{d['clicks']}\t"
+                        f"{d['conversions']}\t{d['spend_cents'] // 100}.{d['spend_cents'] % 100:02d}\t"
+                        f"{d['sales_cents'] // 100}.{d['sales_cents'] % 100:02d}\t{d['viewable_impressions']}\t"
+                        f"{d['measurable_impressions']}\t{d['video_starts']}\t{d['video_completions']}\t"
                         f"upload\t2024-01-01T00:00:00+00:00\n"
                     )
                     if len(batch) == 50_000:
@@ -147,10 +144,7 @@ def ensure_dataset(line_items: int, days: int, last: date):
             copy.write("".join(batch))
         cur.execute("DELETE FROM bench_dataset WHERE name = 'reports'")
         cur.execute("INSERT INTO bench_dataset VALUES ('reports', %s, %s, %s)", [rows, SEED, last])
-    with connection.cursor() as cur:
-        cur.execute("VACUUM ANALYZE reporting_dailyperformance")
-        cur.execute("VACUUM ANALYZE campaigns_lineitem")
-        cur.execute("VACUUM ANALYZE campaigns_campaign")
+    vacuum_analyze("reporting_dailyperformance", "campaigns_lineitem", "campaigns_campaign")
     print(f"dataset: loaded in {time.perf_counter() - clock:.1f} s")
     return advertiser, member
 

@@ -53,7 +53,9 @@ from _common import (
     ensure_token,
     have_wrk,
     parse_wrk,
+    random_day_figures,
     run_load,
+    vacuum_analyze,
 )
 
 QUEUE = "bench_soak"  # Huey keeps only [A-Za-z0-9_] of a name in its Redis keys
@@ -89,7 +91,7 @@ def ensure_dataset(username: str) -> tuple[int, int, date]:
     from decimal import Decimal
 
     from django.contrib.auth import get_user_model
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from campaigns.models import Advertiser, Campaign, LineItem, Membership
     from reporting.models import DailyPerformance
@@ -129,20 +131,13 @@ def ensure_dataset(username: str) -> tuple[int, int, date]:
         daily = []
         for item in items:
             for offset in range(DAYS):
-                impressions = rng.randint(0, 20_000)
-                clicks = rng.randint(0, impressions // 50)
-                measurable = impressions * 9 // 10
-                starts = impressions // 5
-                daily.append(DailyPerformance(
-                    date=first + timedelta(days=offset), line_item=item, impressions=impressions, clicks=clicks,
-                    conversions=rng.randint(0, clicks), spend=Decimal(rng.randint(0, 4_000)) / 100,
-                    sales=Decimal(rng.randint(0, 16_000)) / 100, viewable_impressions=measurable * rng.randint(40, 80) // 100,
-                    measurable_impressions=measurable, video_starts=starts, video_completions=starts // 2,
-                ))
+                d = random_day_figures(rng)
+                spend, sales = Decimal(d.pop("spend_cents")) / 100, Decimal(d.pop("sales_cents")) / 100
+                daily.append(DailyPerformance(date=first + timedelta(days=offset), line_item=item, spend=spend,
+                                              sales=sales, **d))
         DailyPerformance.objects.bulk_create(daily, batch_size=5_000)
-    with connection.cursor() as cursor:  # fresh statistics, or the planner guesses (reports 4x slower)
-        for table in ("reporting_dailyperformance", "campaigns_lineitem", "campaigns_campaign"):
-            cursor.execute(f"VACUUM ANALYZE {table}")
+    # Fresh statistics, or the planner guesses (reports 4x slower).
+    vacuum_analyze("reporting_dailyperformance", "campaigns_lineitem", "campaigns_campaign")
     enabled = Campaign.objects.filter(advertiser=advertiser, status="enabled").count()
     return advertiser.pk, enabled, last
 
