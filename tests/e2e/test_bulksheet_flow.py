@@ -9,9 +9,7 @@ Huey runs tasks at once in tests, so each job has run by the time its page is sh
 
 import io
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 
 from backend.security.testing import pass_second_factor_in_browser
@@ -21,14 +19,7 @@ from campaigns.bulksheets.writer import write_export
 from campaigns.choices import Role
 from campaigns.models import Campaign, Keyword
 from tests.campaigns.factories import CampaignFactory, KeywordFactory, LineItemFactory
-from tests.e2e.test_admin_campaign_flow import CHROMEDRIVER, CHROMIUM, PASSWORD, Console, browser  # noqa: F401
-
-pytestmark = [
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-        reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver); CI installs them",
-    ),
-]
+from tests.e2e.test_admin_campaign_flow import PASSWORD, Console, browser, pytestmark  # noqa: F401
 COLUMN = {header: index for index, header in enumerate(DOWNLOAD_HEADERS)}
 
 
