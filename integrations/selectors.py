@@ -6,12 +6,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.models import (
-    AmazonAdvertiserLink,
     CompetitorSource,
     ExternalRef,
     ExternalSystem,
@@ -46,10 +45,9 @@ def with_sync_state(queryset):
         return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")[:1]), 0)
 
     return queryset.annotate(
-        connection_name=Subquery(AmazonAdvertiserLink.objects.filter(advertiser=OuterRef("pk"))
-                                 .values("connection__name")[:1]),
-        dsp_advertiser_id=Subquery(AmazonAdvertiserLink.objects.filter(advertiser=OuterRef("pk"))
-                                   .values("dsp_advertiser_id")[:1]),
+        # The link is one-to-one: one LEFT JOIN (and its connection) rather than a subquery per column.
+        connection_name=F("amazon_link__connection__name"),
+        dsp_advertiser_id=F("amazon_link__dsp_advertiser_id"),
         last_push=latest(SyncDirection.PUSH),
         last_pull=latest(SyncDirection.PULL),
         live_runs=count(SyncRun, status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]),

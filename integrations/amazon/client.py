@@ -143,13 +143,20 @@ class AmazonAdsClient(DspMixin, ReportsMixin):
         )
 
     @classmethod
-    def for_connection(cls, connection, *, link=None, **kwargs) -> "AmazonAdsClient":
+    def for_connection(cls, connection, **kwargs) -> "AmazonAdsClient":
         """A client from an `integrations.AmazonConnection` (decrypts its secrets here, and
-        keeps them only inside the token manager), scoped to the DSP advertiser of `link` (an
-        `AmazonAdvertiserLink` of that connection) when given. Retry and timeout defaults come
-        from the optional AMAZON_ADS_* settings."""
-        if link is not None and link.connection_id != connection.pk:
-            raise ValueError("The link belongs to another connection.")
+        keeps them only inside the token manager), scoped to no DSP advertiser. Retry and
+        timeout defaults come from the optional AMAZON_ADS_* settings."""
+        return cls._build(connection, None, **kwargs)
+
+    @classmethod
+    def for_link(cls, link, **kwargs) -> "AmazonAdsClient":
+        """A client for one of our advertisers (an `AmazonAdvertiserLink`): its link's
+        connection, scoped to its DSP advertiser."""
+        return cls._build(link.connection, link, **kwargs)
+
+    @classmethod
+    def _build(cls, connection, link, **kwargs) -> "AmazonAdsClient":
         kwargs.setdefault("retry", _policy_from_settings())
         kwargs.setdefault("timeout", _timeout_from_settings())
         return cls(
@@ -167,11 +174,6 @@ class AmazonAdsClient(DspMixin, ReportsMixin):
                                or None),
             **kwargs,
         )
-
-    @classmethod
-    def for_link(cls, link, **kwargs) -> "AmazonAdsClient":
-        """A client for one of our advertisers: its link's connection, scoped to its DSP advertiser."""
-        return cls.for_connection(link.connection, link=link, **kwargs)
 
     def __repr__(self) -> str:
         return f"<AmazonAdsClient {self.region} {self.base_url} profile={self.profile_id} account={self.account_id}>"

@@ -28,7 +28,8 @@ from creatives.kargo.selectors import BID_PROBLEMS, deal_target_problems
 from integrations.amazon.dsp import deal_target, guaranteed_deal_patch
 from integrations.amazon.errors import ClientError
 from integrations.models import ExternalRef, ExternalSystem
-from integrations.sync.mapping import external_id_for, in_scope, LINE_ITEM
+from integrations.sync.mapping import LINE_ITEM, in_scope
+from integrations.sync.values import external_id_for
 
 TAG_TYPES = {TagType.HTML: "HTML", TagType.VAST_URL: "VAST_URL", TagType.VAST_XML: "VAST_XML"}
 

@@ -35,8 +35,9 @@ from integrations.amazon.errors import ClientError, ServerError, ThrottledError,
 from integrations.amazon.retry import NO_RETRIES
 from integrations.models import ExternalRef, ExternalSystem
 from integrations.sync.lookup import chunks
-from integrations.sync.mapping import LINE_ITEM, error_code, error_message, external_id_for, in_scope, values_hash
+from integrations.sync.mapping import LINE_ITEM, in_scope
 from integrations.sync.merge import REF_FIELDS, refs_save, set_base, set_remote
+from integrations.sync.values import error_code, error_message, external_id_for, values_hash
 
 ASSET_FILES = {"jpeg": ("jpg", "image/jpeg", "IMAGE"), "png": ("png", "image/png", "IMAGE"),
                "gif": ("gif", "image/gif", "IMAGE"), "mp4": ("mp4", "video/mp4", "VIDEO")}

@@ -19,20 +19,8 @@ from django.db import models
 
 from campaigns.choices import CampaignStatus, EntityState, FrequencyCapUnit, GoalKpi, LineItemFormat, Pacing
 from campaigns.models import Campaign, Keyword, LineItem, ProductTarget
-from integrations.sync.values import (  # noqa: F401 (re-exported: the sync's modules import them from here)
-    CENT,
-    NotApplicable,
-    _tz,
-    day_end,
-    day_start,
-    error_code,
-    error_message,
-    external_id_for,
-    local_day,
-    money,
-    ratio,
-    values_hash,
-)
+from integrations.sync.values import NotApplicable, _tz, day_end, day_start, external_id_for, local_day, money, ratio
+
 # A DSP flight needs an end; an open-ended campaign is sent with a year-long flight.
 OPEN_FLIGHT_DAYS = 365
 DSP_FORMATS = {
@@ -77,7 +65,6 @@ class Kind:
     list_path: str
     parent: str | None
     fields: tuple[str, ...]
-    updatable: frozenset  # the fields Amazon lets a write change
     id_filter: str
     external_id_filter: str | None  # None: Amazon's list has no externalId filter (targets)
     ours: Callable[[Any], dict] = field(repr=False, default=None)
@@ -87,6 +74,13 @@ class Kind:
     apply: Callable[[Any, str, Any], None] = field(repr=False, default=None)
     update_method: str = "PATCH"
     update_path: str = ""  # blank: `path`
+    updatable: frozenset | None = None  # the fields Amazon lets a write change; None: all of `fields`
+
+    def __post_init__(self):
+        if self.updatable is None:
+            object.__setattr__(self, "updatable", frozenset(self.fields))
+        else:
+            object.__setattr__(self, "updatable", frozenset(self.updatable))
 
     def external_id(self, pk: int) -> str:
         return external_id_for(self.name, pk)
@@ -407,22 +401,20 @@ def target_apply(obj, field_name: str, value) -> None:
     obj.state = EntityState.ENABLED if value == "ENABLED" else EntityState.PAUSED
 
 
-_ALL = frozenset
 CAMPAIGN = Kind("campaign", Campaign, "campaignId", "campaigns", "/dsp/v1/campaigns", "/dsp/v1/campaigns/list",
-                None, ("name", "state", "startDate", "endDate", "budget", "goalKpi", "targetKpi"),
-                _ALL({"name", "state", "startDate", "endDate", "budget", "goalKpi", "targetKpi"}), "campaignIdFilter",
+                None, ("name", "state", "startDate", "endDate", "budget", "goalKpi", "targetKpi"), "campaignIdFilter",
                 "externalIdFilter", campaign_ours, campaign_theirs, campaign_payload, campaign_patch, campaign_apply)
 LINE_ITEM = Kind("lineitem", LineItem, "adGroupId", "adGroups", "/dsp/v1/adGroups", "/dsp/v1/adGroups/list",
                  "campaign", ("name", "state", "bid", "budget", "startDate", "endDate", "pacing", "frequencyCap"),
-                 _ALL({"name", "state", "bid", "budget", "startDate", "endDate", "pacing", "frequencyCap"}),
                  "adGroupIdFilter", "externalIdFilter", line_item_ours, line_item_theirs, line_item_payload,
                  line_item_patch, line_item_apply)
-TARGET_UPDATE = dict(update_method="POST", update_path="/adsApi/v1/update/targets")
+# A target's state is all Amazon lets a write change.
+TARGET_UPDATE = dict(update_method="POST", update_path="/adsApi/v1/update/targets", updatable={"state"})
 KEYWORD = Kind("keyword", Keyword, "targetId", "targets", "/dsp/v1/targets", "/dsp/v1/targets/list", "lineitem",
-               ("target", "negative", "state"), _ALL({"state"}), "targetIdFilter", None, keyword_ours, target_theirs,
+               ("target", "negative", "state"), "targetIdFilter", None, keyword_ours, target_theirs,
                keyword_payload, target_patch, target_apply, **TARGET_UPDATE)
 PRODUCT_TARGET = Kind("producttarget", ProductTarget, "targetId", "targets", "/dsp/v1/targets",
-                      "/dsp/v1/targets/list", "lineitem", ("target", "negative", "state"), _ALL({"state"}),
+                      "/dsp/v1/targets/list", "lineitem", ("target", "negative", "state"),
                       "targetIdFilter", None, product_target_ours, target_theirs, product_target_payload,
                       target_patch, target_apply, **TARGET_UPDATE)
 TARGET_DELETE_PATH = "/dsp/v1/targets/deleteByObject"

@@ -19,7 +19,8 @@ from django.db import connection
 from django.utils import timezone
 
 from integrations.models import ExternalRef, SyncConflict
-from integrations.sync.mapping import ARCHIVED, Kind, values_hash
+from integrations.sync.mapping import ARCHIVED, Kind
+from integrations.sync.values import values_hash
 
 REF_FIELDS = ["external_id", "pending_since", "synced_values", "synced_hash", "synced_at", "remote_values",
               "remote_hash", "remote_seen_at", "delivery_status", "account_id"]

@@ -27,7 +27,6 @@ from integrations.sync.mapping import (
     LINE_ITEM,
     PRODUCT_TARGET,
     Kind,
-    NotApplicable,
 )
 from integrations.sync.merge import (
     conflict_record,
@@ -38,6 +37,7 @@ from integrations.sync.merge import (
     set_base,
     set_remote,
 )
+from integrations.sync.values import NotApplicable
 
 PAGE = limits.LIST_PAGE_MAX
 _OURS = re.compile(r"^adops-(?P<kind>[a-z]+)-(?P<pk>\d+)$")

@@ -31,13 +31,10 @@ from integrations.sync.mapping import (
     KINDS,
     TARGET_DELETE_PATH,
     Kind,
-    error_code,
-    error_message,
     in_scope,
     is_archived,
     parent_id_of,
     target_delete_item,
-    values_hash,
 )
 from integrations.sync.lookup import AmazonReads, chunks
 from integrations.sync.merge import (
@@ -50,6 +47,7 @@ from integrations.sync.merge import (
     set_base,
     set_remote,
 )
+from integrations.sync.values import error_code, error_message, values_hash
 
 PER_WRITE = {"campaigns": limits.CAMPAIGNS_PER_WRITE, "adGroups": limits.AD_GROUPS_PER_WRITE,
              "targets": limits.TARGETS_PER_WRITE}
@@ -72,9 +70,6 @@ class Item:
     deferred: bool = False  # just created: its ref is written (and counted) with the activation's answer
     archive: bool = False  # a target archived here: removed on Amazon (deleteByObject)
     remote: dict | None = None  # as Amazon holds it (what deleteByObject names)
-
-
-_code, _message = error_code, error_message
 
 
 class Pusher(AmazonReads):
@@ -291,10 +286,10 @@ class Pusher(AmazonReads):
             retry, refused = [], []
             for entry in answer.get("error") or []:
                 it = remaining[int(entry["index"])]
-                if _code(entry) in limits.TRANSIENT_ITEM_ERRORS:
+                if error_code(entry) in limits.TRANSIENT_ITEM_ERRORS:
                     retry.append(it)
                 else:
-                    refused.append((it, _code(entry), _message(entry)))
+                    refused.append((it, error_code(entry), error_message(entry)))
             self._attach(kind, done)
             self._abandon(kind, refused, response.request_id)
             remaining = retry
@@ -392,12 +387,12 @@ class Pusher(AmazonReads):
             retry, refused = [], []
             for entry in answer.get("error") or []:
                 it = remaining[int(entry["index"])]
-                if gone_ok and _code(entry) == "RESOURCE_ID_NOT_FOUND":
+                if gone_ok and error_code(entry) == "RESOURCE_ID_NOT_FOUND":
                     applied.append(it)
-                elif _code(entry) in limits.TRANSIENT_ITEM_ERRORS:
+                elif error_code(entry) in limits.TRANSIENT_ITEM_ERRORS:
                     retry.append(it)
                 else:
-                    refused.append((it, _code(entry), _message(entry)))
+                    refused.append((it, error_code(entry), error_message(entry)))
             for it in applied:
                 set_base(it.ref, it.base_after, now=now)
                 set_remote(it.ref, it.target, now=now)

@@ -69,9 +69,14 @@ class LeaseLost(Exception):
     """Another worker claimed this run (ours was presumed dead): stop writing."""
 
 
+def link_or_none(advertiser) -> AmazonAdvertiserLink | None:
+    """The advertiser's DSP advertiser and the connection that reaches it, if it is linked."""
+    return AmazonAdvertiserLink.objects.select_related("connection").filter(advertiser=advertiser).first()
+
+
 def link_for(advertiser) -> AmazonAdvertiserLink:
     """The advertiser's DSP advertiser and the connection that reaches it."""
-    link = AmazonAdvertiserLink.objects.select_related("connection").filter(advertiser=advertiser).first()
+    link = link_or_none(advertiser)
     if link is None:
         raise NoConnection(f"Advertiser {advertiser} is linked to no Amazon DSP advertiser; link it on an "
                            "Amazon connection in the admin first.")

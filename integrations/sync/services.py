@@ -23,7 +23,7 @@ from integrations.models import (
     SyncStatus,
     SyncTrigger,
 )
-from integrations.sync.mapping import KIND_OF_MODEL, error_message
+from integrations.sync.mapping import KIND_OF_MODEL
 from integrations.sync.merge import set_base, set_remote
 from integrations.sync.performance import pull_performance
 from integrations.sync.pull import Puller
@@ -34,9 +34,11 @@ from integrations.sync.runs import (
     RunRecorder,
     SyncAlreadyRunning,
     link_for,
+    link_or_none,
     run_claim,
     sync_run_start,
 )
+from integrations.sync.values import error_message
 
 log = logging.getLogger("integrations.sync")
 
@@ -52,12 +54,12 @@ def sync_run_execute(*, run_id: int, client: AmazonAdsClient | None = None,
         return run
     run.progress_total = 0
     rec = RunRecorder(run=run, token=token, on_progress=on_progress)
-    link = AmazonAdvertiserLink.objects.select_related("connection").filter(advertiser=run.advertiser).first()
-    client = client or (AmazonAdsClient.for_link(link) if link is not None and link.connection_id == run.connection_id
-                        else AmazonAdsClient.for_connection(run.connection))
-    requests_before = client.stats.snapshot()
+    link = link_or_none(run.advertiser)
+    # A client built here starts from zero; one passed in may have served other runs already.
+    requests_before = client.stats.snapshot() if client is not None else {}
     try:
-        account = _account_of(run, link)
+        account = _account_of(run, link)  # before any client: an unusable link sends nothing
+        client = client or AmazonAdsClient.for_link(link)
         kwargs = dict(rec=rec, client=client, advertiser=run.advertiser, account_id=account, dry_run=run.dry_run)
         if run.direction == SyncDirection.PUSH:
             Pusher(**kwargs).run()
@@ -77,7 +79,7 @@ def sync_run_execute(*, run_id: int, client: AmazonAdsClient | None = None,
         return SyncRun.objects.get(pk=run_id)
     except Exception as exc:  # recorded on the run; the caller decides how loud to be
         log.exception("sync run failed", extra={"sync_run": run_id})
-        run.stats["requests"] = _requests_since(client, requests_before)
+        run.stats["requests"] = _requests_since(client, requests_before) if client is not None else {}
         reason = str(exc) if isinstance(exc, AmazonAdsError) else f"{type(exc).__name__}: {exc}"
         try:
             rec.finish(SyncStatus.FAILED, reason)
@@ -158,7 +160,9 @@ def sync_conflict_resolve(*, conflict: SyncConflict, resolution: str, by=None,
 
 
 def _synced_advertisers():
-    return Advertiser.objects.filter(pk__in=AmazonAdvertiserLink.objects.values("advertiser")).order_by("pk")
+    """The linked advertisers, each with its link and connection (one query for the whole loop)."""
+    return (Advertiser.objects.filter(amazon_link__isnull=False).select_related("amazon_link__connection")
+            .order_by("pk"))
 
 
 def sync_runs_schedule(*, direction: str, scope: str = SyncScope.ALL, trigger: str = SyncTrigger.SCHEDULE,
@@ -170,7 +174,8 @@ def sync_runs_schedule(*, direction: str, scope: str = SyncScope.ALL, trigger: s
         if only_dirty and not push_dirty_count(advertiser=advertiser):
             continue
         try:
-            started.append(sync_run_start(advertiser=advertiser, direction=direction, scope=scope, trigger=trigger))
+            started.append(sync_run_start(advertiser=advertiser, direction=direction, scope=scope, trigger=trigger,
+                                          connection=advertiser.amazon_link.connection))
         except SyncAlreadyRunning:
             continue
         except NoConnection:

@@ -96,6 +96,33 @@ def test_a_link_moved_to_another_connection_fails_the_queued_run_instead_of_cros
     assert fake_state(fake_dsp)["entities"]["campaigns"] == 0
 
 
+def test_the_sync_console_reads_each_link_through_one_join_and_sorts_by_it(
+        fake_dsp, agency, advertiser, other_advertiser, admin_client_logged_in):
+    from integrations.selectors import with_sync_state
+
+    lonely = AdvertiserFactory(name="Lonely")
+    first, second = fake_dsp.advertiser_ids("NA")[:2]
+    AmazonAdvertiserLink.objects.filter(advertiser=other_advertiser).update(
+        connection=fake_connection(fake_dsp, name="Aardvark login"))
+    annotated = with_sync_state(Advertiser.objects.all())
+
+    rows = {a.pk: (a.connection_name, a.dsp_advertiser_id) for a in annotated}
+    assert rows == {advertiser.pk: ("Agency login NA", first), other_advertiser.pk: ("Aardvark login", second),
+                    lonely.pk: (None, None)}
+    sql, table = str(annotated.query), AmazonAdvertiserLink._meta.db_table
+    assert sql.count(f'LEFT OUTER JOIN "{table}"') == 1 and f'FROM "{table}"' not in sql
+
+    def names_in_order(order):
+        page = admin_client_logged_in.get(
+            reverse("admin:integrations_amazonsyncadvertiser_changelist"), {"o": order}).content.decode()
+        return sorted([advertiser.name, other_advertiser.name], key=page.index)
+
+    assert names_in_order("2") == [other_advertiser.name, advertiser.name]  # by connection: Aardvark first
+    assert names_in_order("-2") == [advertiser.name, other_advertiser.name]
+    assert names_in_order("3") == sorted([advertiser.name, other_advertiser.name],
+                                         key={advertiser.name: first, other_advertiser.name: second}.get)
+
+
 # --- the console: tenancy and masking --------------------------------------------------------------
 
 @pytest.fixture

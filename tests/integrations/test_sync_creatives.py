@@ -329,3 +329,29 @@ def _line_item(advertiser, fmt) -> LineItem:
     display = build_tree(advertiser, line_items=1)[0]
     LineItem.objects.filter(pk=display.pk).update(format=fmt, default_bid="5.00", name=f"{fmt} line item")
     return LineItem.objects.get(pk=display.pk)
+
+
+def test_an_asset_still_processing_at_the_deadline_is_left_for_the_next_push(
+        fake_dsp, dsp_connection, dsp_client, advertiser, banner, clock, settings):
+    settings.AMAZON_ASSET_POLL_SECONDS = 5
+    settings.AMAZON_ASSET_MAX_WAIT_SECONDS = 12
+    fake_dsp.configure(asset_processing_polls=1000)  # PROCESSING for as long as this run waits
+    renditions_assign(creative=banner, line_items=build_tree(advertiser, line_items=1))
+    renditions = sorted(banner.renditions.values_list("pk", flat=True))
+
+    run = sync(advertiser, client=dsp_client)
+
+    waiting = [(e["object"], e["code"]) for e in run.errors if e["code"] == "ASSET_STILL_PROCESSING"]
+    assert waiting == [(f"rendition:{pk}", "ASSET_STILL_PROCESSING") for pk in renditions]
+    assert all("next push continues" in e["message"] for e in run.errors if e["code"] == "ASSET_STILL_PROCESSING")
+    assert clock.sleeps == [5.0, 5.0]  # a third round would end past the 12 s deadline
+    assert _calls(fake_dsp, "GET /assets") == 2 * 3
+    assert (_state(fake_dsp)["assets"], _state(fake_dsp)["adCreatives"]) == (2, 0)
+
+    fake_dsp.configure(asset_processing_polls=0)  # Amazon finished meanwhile
+    again = sync(advertiser, client=dsp_client)
+
+    assert again.status == SyncStatus.SUCCEEDED, again.errors
+    assert _calls(fake_dsp, "POST /assets/upload") == 2  # polled again, not uploaded a second time
+    entities = _state(fake_dsp)
+    assert (entities["assets"], entities["adCreatives"], entities["associations"]) == (2, 2, 2)
