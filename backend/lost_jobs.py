@@ -11,17 +11,22 @@ shorter `stale` than the setting.
 """
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
+
+from django.utils import timezone
 
 BATCH = 1000  # rows per reconcile; the next one (every minute) takes the rest
 
 
-def requeue_lost_jobs(queryset, *, now: datetime, cutoff: datetime, stale_after: timedelta, max_attempts: int,
+def requeue_lost_jobs(queryset, *, stale_after: timedelta, stale: timedelta | None = None, max_attempts: int,
                       queued: str, failed: str, lost_error: str, enqueue: Callable[..., None],
                       extra_fields: tuple[str, ...] = ()) -> dict[str, int]:
-    """`queryset`: the model's active rows. `lost_error` may use {attempts}. `enqueue(pk, status,
-    *extra_fields values)` sends the task that picks the row up again."""
+    """`queryset`: the model's active rows; lost are those whose heartbeat is older than `stale`
+    (default: `stale_after`, the setting the claim uses). `lost_error` may use {attempts}.
+    `enqueue(pk, status, *extra_fields values)` sends the task that picks the row up again."""
     model = queryset.model
+    now = timezone.now()
+    cutoff = now - (stale if stale is not None else stale_after)
     lost = queryset.filter(heartbeat_at__lt=cutoff).values_list("pk", "status", "attempts", *extra_fields)[:BATCH]
     counts = {"requeued": 0, "failed": 0}
     for pk, status, attempts, *extra in lost:

@@ -10,35 +10,30 @@ or the whole import, and the reconciler's re-run finds it done or does it all ag
 """
 
 import logging
-import uuid
 from dataclasses import asdict
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
+from backend.job_lease import Beat, JobLease, LeaseLost
 from backend.lost_jobs import requeue_lost_jobs
 from backend.observability.context import current_request_id
 from campaigns.choices import Role
 from campaigns.models import LineItem
 from reporting.choices import ImportStatus, PerformanceSource
-from reporting.models import PerformanceImport, performance_import_path
+from reporting.models import PerformanceImport
 from reporting.services import ImportRefused, performance_rows_clean, performance_rows_write
 from reporting.uploads import UploadRefused, check_upload, read_upload_file, sniff
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
-
-
-class LeaseLost(Exception):
-    """Another worker took the job over (ours was presumed dead): stop writing."""
-
-
-def heartbeat_stale_after() -> timedelta:
-    return timedelta(seconds=getattr(settings, "REPORTING_IMPORT_HEARTBEAT_STALE_SECONDS", 300))
+_LEASE = JobLease(PerformanceImport, failed=ImportStatus.FAILED,
+                  stale_setting="REPORTING_IMPORT_HEARTBEAT_STALE_SECONDS", max_attempts=MAX_ATTEMPTS,
+                  related=("requested_by",))
+heartbeat_stale_after = _LEASE.stale_after
 
 
 def _enqueue(import_id: int) -> None:
@@ -58,50 +53,12 @@ def performance_import_create(*, upload, by, enqueue: bool = True) -> Performanc
         filename=name[-255:], requested_by=by if getattr(by, "pk", None) else None,
         request_id=current_request_id() or "", heartbeat_at=timezone.now(),
     )
-    job.file.save(performance_import_path(job, name), File(upload), save=False)
+    job.file.save(name, File(upload), save=False)  # named by the field's upload_to
     job.save()
     if enqueue:
         # robust: the row is committed either way; a lost enqueue is the reconciler's job.
         transaction.on_commit(lambda: _enqueue(job.pk), robust=True)
     return job
-
-
-def _claim(import_id: int) -> tuple[PerformanceImport, str] | None:
-    now = timezone.now()
-    token = uuid.uuid4().hex
-    claimable = Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.RUNNING,
-                                                  heartbeat_at__lt=now - heartbeat_stale_after())
-    taken = PerformanceImport.objects.filter(claimable, pk=import_id, attempts__lt=MAX_ATTEMPTS).update(
-        status=ImportStatus.RUNNING, claim_token=token, heartbeat_at=now, started_at=now, attempts=F("attempts") + 1,
-    )
-    if not taken:
-        return None
-    return PerformanceImport.objects.select_related("requested_by").get(pk=import_id), token
-
-
-def _mine(job: PerformanceImport, token: str):
-    return PerformanceImport.objects.filter(pk=job.pk, claim_token=token)
-
-
-class _Beat:
-    """Progress and heartbeat, at most once a second (called outside the write's transaction)."""
-
-    def __init__(self, job: PerformanceImport, token: str):
-        self.job, self.token, self.last = job, token, 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = timezone.now()
-        if now.timestamp() - self.last < 1.0:
-            return
-        self.last = now.timestamp()
-        if not _mine(self.job, self.token).update(progress_done=done, progress_total=total, heartbeat_at=now):
-            raise LeaseLost(self.job.pk)
-
-
-def _fail(job: PerformanceImport, token: str, message: str, **fields) -> None:
-    now = timezone.now()
-    _mine(job, token).update(status=ImportStatus.FAILED, error=message[:4000], finished_at=now, heartbeat_at=now,
-                             **fields)
 
 
 def _uploader_scope(user):
@@ -111,14 +68,14 @@ def _uploader_scope(user):
     return LineItem.objects.visible_to(user, Role.TRADER), LineItem.objects.visible_to(user)
 
 
-def performance_import_run(*, import_id: int, now=None) -> PerformanceImport | None:
+def performance_import_run(*, import_id: int) -> PerformanceImport | None:
     """Read, check and write one queued import: all rows or none. Returns the job as it ended, or
     None when it was not claimable (done already, or another worker has it). Safe to run twice."""
-    claimed = _claim(import_id)
+    claimed = _LEASE.claim(import_id, start=Q(status=ImportStatus.QUEUED), running=ImportStatus.RUNNING)
     if claimed is None:
         return None
     job, token = claimed
-    beat = _Beat(job, token)
+    beat = Beat(_LEASE, job, token)
     rows = 0
     try:
         writable, visible = _uploader_scope(job.requested_by)
@@ -127,34 +84,33 @@ def performance_import_run(*, import_id: int, now=None) -> PerformanceImport | N
         rows = len(parsed.rows)
         beat(0, rows)
         objects = performance_rows_clean(rows=parsed.rows, row_numbers=parsed.row_numbers, line_items=writable,
-                                         visible=visible, now=now, progress=beat)
+                                         visible=visible, progress=beat)
         with transaction.atomic():
             result = performance_rows_write(objects=objects, source=PerformanceSource.UPLOAD)
             finished = timezone.now()
-            if not _mine(job, token).update(status=ImportStatus.SUCCEEDED, counts=asdict(result), progress_done=rows,
-                                            progress_total=rows, finished_at=finished, heartbeat_at=finished,
-                                            error="", errors=[], error_count=0):
+            if not _LEASE.mine(job, token).update(status=ImportStatus.SUCCEEDED, counts=asdict(result),
+                                                  progress_done=rows, progress_total=rows, finished_at=finished,
+                                                  heartbeat_at=finished, error="", errors=[], error_count=0):
                 raise LeaseLost(job.pk)  # rolls the rows back: the new owner writes them
     except UploadRefused as exc:
-        _fail(job, token, f"Nothing was imported: {exc}")
+        _LEASE.fail(job, token, f"Nothing was imported: {exc}")
     except ImportRefused as exc:
-        _fail(job, token, f"Nothing was imported: {exc.error_count} row(s) have errors.", errors=exc.errors,
-              error_count=exc.error_count, counts={"rows": rows}, progress_done=rows, progress_total=rows)
+        _LEASE.fail(job, token, f"Nothing was imported: {exc.error_count} row(s) have errors.", errors=exc.errors,
+                    error_count=exc.error_count, counts={"rows": rows}, progress_done=rows, progress_total=rows)
     except LeaseLost:
         log.warning("performance import taken over by another worker", extra={"performance_import": job.pk})
     except Exception as exc:  # recorded on the job; the operator sees it in the admin and the API
         log.exception("performance import failed", extra={"performance_import": job.pk})
-        _fail(job, token, f"Nothing was imported: {type(exc).__name__}: {exc}")
+        _LEASE.fail(job, token, f"Nothing was imported: {type(exc).__name__}: {exc}")
     return PerformanceImport.objects.get(pk=job.pk)
 
 
 def performance_imports_reconcile(*, stale: timedelta | None = None) -> dict[str, int]:
     """Re-enqueue imports whose task was lost (queued or running with a stale heartbeat); fail
     those whose worker was lost MAX_ATTEMPTS times."""
-    now = timezone.now()
     return requeue_lost_jobs(
-        PerformanceImport.objects.filter(status__in=ImportStatus.active()), now=now,
-        cutoff=now - (stale if stale is not None else heartbeat_stale_after()), stale_after=heartbeat_stale_after(),
+        PerformanceImport.objects.filter(status__in=ImportStatus.active()),
+        stale_after=heartbeat_stale_after(), stale=stale,
         max_attempts=MAX_ATTEMPTS, queued=ImportStatus.QUEUED, failed=ImportStatus.FAILED,
         lost_error="The worker was lost {attempts} times; nothing was imported. Upload the file again.",
         enqueue=lambda pk, status: _enqueue(pk),

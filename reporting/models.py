@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from backend.job_progress import progress_percent
 from campaigns.models import MONEY, Advertiser, Campaign, LineItem
 from campaigns.querysets import TenantQuerySet
 from reporting.choices import ImportStatus, PerformanceSource, RecommendationStatus
@@ -240,6 +241,5 @@ class PerformanceImport(models.Model):
 
     @property
     def percent(self) -> int:
-        if self.status == ImportStatus.SUCCEEDED:
-            return 100
-        return min(100, self.progress_done * 100 // self.progress_total) if self.progress_total else 0
+        return progress_percent(done=self.progress_done, total=self.progress_total,
+                                succeeded=self.status == ImportStatus.SUCCEEDED)

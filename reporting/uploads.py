@@ -40,10 +40,6 @@ def max_unpacked_bytes() -> int:
     return getattr(settings, "REPORTING_UPLOAD_MAX_UNPACKED_BYTES", 200 * 1024 * 1024)
 
 
-# The limit when this module was loaded (the request-size middleware's rule is built from the
-# same setting); the checks below read the setting afresh.
-MAX_UPLOAD_BYTES = max_upload_bytes()
-
 # Header spellings accepted for each column (compared after lower-casing and folding spaces,
 # hyphens and dots to "_"): ours, and the names Amazon's DSP and bulk-sheet reports use.
 ALIASES = {
@@ -200,14 +196,4 @@ def read_upload_file(handle, name: str) -> Upload:
     handle.seek(0)
     if name.lower().endswith(".xlsx"):
         return _read_xlsx(handle)
-    data = handle.read(max_upload_bytes() + 1)
-    if len(data) > max_upload_bytes():
-        raise _too_large()
-    return _read_csv(data)
-
-
-def read_upload(upload) -> Upload:
-    """Rows of an uploaded file (a Django UploadedFile, or any seekable file with a name)."""
-    name = getattr(upload, "name", "") or ""
-    check_upload(name, getattr(upload, "size", None), sniff(upload))
-    return read_upload_file(upload, name)
+    return _read_csv(handle.read())  # check_upload refused a file over the limit

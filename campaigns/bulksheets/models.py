@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from backend.job_progress import progress_percent
 from campaigns.bulksheets.choices import ApplyMode, ImportMode, JobKind, JobStatus, Placement
 from campaigns.choices import EntityState, MatchType
 from campaigns.limits import KEYWORD_MAX_CHARS, KEYWORD_MAX_WORDS, NEGATIVE_PHRASE_MAX_WORDS
@@ -86,9 +87,8 @@ class BulkSheetJob(models.Model):
 
     @property
     def percent(self) -> int:
-        if self.status == JobStatus.SUCCEEDED:
-            return 100
-        return min(100, self.progress_done * 100 // self.progress_total) if self.progress_total else 0
+        return progress_percent(done=self.progress_done, total=self.progress_total,
+                                succeeded=self.status == JobStatus.SUCCEEDED)
 
     @property
     def has_errors(self) -> bool:

@@ -11,16 +11,15 @@ between), nothing is written and the job fails asking for a new dry run.
 import hashlib
 import logging
 import tempfile
-import uuid
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from backend.gc_pause import cyclic_gc_paused
+from backend.job_lease import Beat, JobLease, LeaseLost
 from backend.lost_jobs import requeue_lost_jobs
 from backend.observability.context import current_request_id
 from campaigns.bulksheets.applier import plan_apply
@@ -54,16 +53,13 @@ class BudgetRoleRequired(PermissionError):
     """The dry run changes budgets of existing campaigns: only a manager confirms it."""
 
 
-class LeaseLost(Exception):
-    """Another worker took the job over (ours was presumed dead): stop writing."""
-
-
 class StalePlan(Exception):
     """The campaigns changed between the dry run and the apply."""
 
 
-def heartbeat_stale_after() -> timedelta:
-    return timedelta(seconds=getattr(settings, "BULKSHEET_HEARTBEAT_STALE_SECONDS", 300))
+_LEASE = JobLease(BulkSheetJob, failed=JobStatus.FAILED, stale_setting="BULKSHEET_HEARTBEAT_STALE_SECONDS",
+                  max_attempts=MAX_ATTEMPTS, related=("advertiser", "confirmed_by"))
+heartbeat_stale_after = _LEASE.stale_after
 
 
 # --- the dry run, for jobs and callers alike ------------------------------------------------------
@@ -134,38 +130,16 @@ def bulk_sheet_export_create(*, advertiser, by=None, job: BulkSheetJob | None = 
 # --- claiming, heartbeats, finishing ---------------------------------------------------------------
 
 
-def _claim(job_id: int, *, start: Q, running: str) -> tuple[BulkSheetJob, str] | None:
-    now = timezone.now()
-    token = uuid.uuid4().hex
-    claimable = start | Q(status=running, heartbeat_at__lt=now - heartbeat_stale_after())
-    taken = BulkSheetJob.objects.filter(claimable, pk=job_id, attempts__lt=MAX_ATTEMPTS).update(
-        status=running, claim_token=token, heartbeat_at=now, started_at=now, attempts=F("attempts") + 1,
-    )
-    if not taken:
-        return None
-    return BulkSheetJob.objects.select_related("advertiser", "confirmed_by").get(pk=job_id), token
-
-
-def _mine(job: BulkSheetJob, token: str):
-    return BulkSheetJob.objects.filter(pk=job.pk, claim_token=token)
-
-
-class _Beat:
+class _Beat(Beat):
     """Progress and heartbeat, at most once a second. Inside the apply's transaction the job row
     must not be written by that transaction (its lock would be held to the end, and the writes
     invisible): on PostgreSQL a second connection writes them; elsewhere they wait."""
 
     def __init__(self, job: BulkSheetJob, token: str, *, side: bool = False, echo=None):
-        self.job, self.token, self.echo, self.last = job, token, echo, 0.0
+        super().__init__(_LEASE, job, token, echo=echo)
         self.side = connections.create_connection("default") if side and connection.vendor == "postgresql" else None
 
-    def __call__(self, done: int, total: int) -> None:
-        if self.echo is not None:
-            self.echo(done, total)
-        now = timezone.now()
-        if now.timestamp() - self.last < 1.0:
-            return
-        self.last = now.timestamp()
+    def write(self, done: int, total: int, now) -> None:
         if self.side is not None:
             with self.side.cursor() as cursor:
                 cursor.execute(
@@ -173,17 +147,11 @@ class _Beat:
                     "WHERE id = %s AND claim_token = %s", [done, total, now, self.job.pk, self.token],
                 )
         elif not connection.in_atomic_block:
-            if not _mine(self.job, self.token).update(progress_done=done, progress_total=total, heartbeat_at=now):
-                raise LeaseLost(self.job.pk)
+            super().write(done, total, now)
 
     def close(self) -> None:
         if self.side is not None:
             self.side.close()
-
-
-def _fail(job: BulkSheetJob, token: str, message: str) -> None:
-    _mine(job, token).update(status=JobStatus.FAILED, error=message[:4000], finished_at=timezone.now(),
-                             heartbeat_at=timezone.now())
 
 
 def _store(job: BulkSheetJob, write, suffix: str = ".xlsx") -> str:
@@ -206,7 +174,7 @@ def _read(job: BulkSheetJob) -> Sheet:
 def bulk_sheet_validate(*, job_id: int, echo=None) -> BulkSheetJob | None:
     """The dry run of an import job: read, validate, diff, write the error workbook; the job then
     awaits confirmation (or fails when the file is refused as a whole). None if not claimable."""
-    claimed = _claim(job_id, start=Q(status=JobStatus.QUEUED, kind=JobKind.IMPORT), running=JobStatus.VALIDATING)
+    claimed = _LEASE.claim(job_id, start=Q(status=JobStatus.QUEUED, kind=JobKind.IMPORT), running=JobStatus.VALIDATING)
     if claimed is None:
         return None
     job, token = claimed
@@ -217,7 +185,7 @@ def bulk_sheet_validate(*, job_id: int, echo=None) -> BulkSheetJob | None:
         plan = sheet_plan(advertiser=job.advertiser, sheet=sheet, mode=job.mode, progress=beat)
         error_name = _error_workbook(job, sheet, plan) if plan.errors else ""
         counts = plan.counts()
-        done = _mine(job, token).update(
+        done = _LEASE.mine(job, token).update(
             status=JobStatus.AWAITING_CONFIRMATION, resolved_mode=plan.mode, counts=counts, diff=plan.summary(),
             plan_hash=plan.hash(), error_file=error_name, progress_done=len(sheet.rows), progress_total=len(sheet.rows),
             heartbeat_at=timezone.now(), error="",
@@ -227,12 +195,12 @@ def bulk_sheet_validate(*, job_id: int, echo=None) -> BulkSheetJob | None:
         if echo is not None:
             echo(len(sheet.rows), len(sheet.rows))
     except SheetRefused as exc:
-        _fail(job, token, str(exc))
+        _LEASE.fail(job, token, str(exc))
     except LeaseLost:
         log.warning("bulk sheet job taken over by another worker", extra={"bulk_sheet_job": job.pk})
     except Exception as exc:  # recorded on the job; the operator sees it in the admin and the API
         log.exception("bulk sheet validation failed", extra={"bulk_sheet_job": job.pk})
-        _fail(job, token, f"Unexpected error: {type(exc).__name__}: {exc}")
+        _LEASE.fail(job, token, f"Unexpected error: {type(exc).__name__}: {exc}")
     finally:
         beat.close()
     return BulkSheetJob.objects.get(pk=job.pk)
@@ -302,7 +270,7 @@ def bulk_sheet_confirm(*, job: BulkSheetJob, apply_mode: str, by=None, idempoten
 def bulk_sheet_apply(*, job_id: int, echo=None) -> BulkSheetJob | None:
     """Write a confirmed dry run, in one transaction: all rows, or only the valid ones (the
     job's apply_mode). Safe to run twice: a second run finds the job no longer claimable."""
-    claimed = _claim(job_id, start=Q(status=JobStatus.APPLYING, claim_token=""), running=JobStatus.APPLYING)
+    claimed = _LEASE.claim(job_id, start=Q(status=JobStatus.APPLYING, claim_token=""), running=JobStatus.APPLYING)
     if claimed is None:
         return None
     job, token = claimed
@@ -321,17 +289,18 @@ def bulk_sheet_apply(*, job_id: int, echo=None) -> BulkSheetJob | None:
                 raise StalePlan("Rows have errors and all rows were to be applied: nothing was written.")
             written = plan_apply(plan=plan, advertiser=advertiser, by=job.confirmed_by, progress=beat)
             counts = {**job.counts, "applied": sum(written.values()), "written": written}
-            if not _mine(job, token).update(status=JobStatus.SUCCEEDED, counts=counts, finished_at=timezone.now(),
-                                            heartbeat_at=timezone.now(), progress_done=sum(written.values()),
-                                            progress_total=sum(written.values())):
+            if not _LEASE.mine(job, token).update(status=JobStatus.SUCCEEDED, counts=counts,
+                                                  finished_at=timezone.now(), heartbeat_at=timezone.now(),
+                                                  progress_done=sum(written.values()),
+                                                  progress_total=sum(written.values())):
                 raise LeaseLost(job.pk)  # rolls the whole apply back: the new owner does it
     except (SheetRefused, StalePlan) as exc:
-        _fail(job, token, str(exc))
+        _LEASE.fail(job, token, str(exc))
     except LeaseLost:
         log.warning("bulk sheet apply taken over by another worker", extra={"bulk_sheet_job": job.pk})
     except Exception as exc:
         log.exception("bulk sheet apply failed", extra={"bulk_sheet_job": job.pk})
-        _fail(job, token, f"Nothing was written: {type(exc).__name__}: {exc}")
+        _LEASE.fail(job, token, f"Nothing was written: {type(exc).__name__}: {exc}")
     finally:
         beat.close()
     return BulkSheetJob.objects.get(pk=job.pk)
@@ -342,7 +311,7 @@ def bulk_sheet_apply(*, job_id: int, echo=None) -> BulkSheetJob | None:
 
 def bulk_sheet_export(*, job_id: int, echo=None) -> BulkSheetJob | None:
     """Write the advertiser's tree as an Amazon-layout workbook onto the job."""
-    claimed = _claim(job_id, start=Q(status=JobStatus.QUEUED, kind=JobKind.EXPORT), running=JobStatus.EXPORTING)
+    claimed = _LEASE.claim(job_id, start=Q(status=JobStatus.QUEUED, kind=JobKind.EXPORT), running=JobStatus.EXPORTING)
     if claimed is None:
         return None
     job, token = claimed
@@ -358,7 +327,7 @@ def bulk_sheet_export(*, job_id: int, echo=None) -> BulkSheetJob | None:
 
         name = _store(job, write)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        if not _mine(job, token).update(
+        if not _LEASE.mine(job, token).update(
             status=JobStatus.SUCCEEDED, file=name, filename=f"bulk-sheet-{job.advertiser_id}-{stamp}.xlsx",
             counts={"rows": rows["n"]}, progress_done=rows["n"], progress_total=rows["n"], finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
@@ -368,7 +337,7 @@ def bulk_sheet_export(*, job_id: int, echo=None) -> BulkSheetJob | None:
         log.warning("bulk sheet export taken over by another worker", extra={"bulk_sheet_job": job.pk})
     except Exception as exc:
         log.exception("bulk sheet export failed", extra={"bulk_sheet_job": job.pk})
-        _fail(job, token, f"Unexpected error: {type(exc).__name__}: {exc}")
+        _LEASE.fail(job, token, f"Unexpected error: {type(exc).__name__}: {exc}")
     finally:
         beat.close()
     return BulkSheetJob.objects.get(pk=job.pk)
@@ -388,10 +357,9 @@ _TASK_FOR = {
 def bulk_sheet_jobs_reconcile(*, stale: timedelta | None = None) -> dict[str, int]:
     """Re-enqueue jobs whose task was lost (queued or running with a stale heartbeat); fail
     those whose worker was lost MAX_ATTEMPTS times."""
-    now = timezone.now()
     return requeue_lost_jobs(
-        BulkSheetJob.objects.filter(status__in=[JobStatus.QUEUED, *JobStatus.running()]), now=now,
-        cutoff=now - (stale if stale is not None else heartbeat_stale_after()), stale_after=heartbeat_stale_after(),
+        BulkSheetJob.objects.filter(status__in=[JobStatus.QUEUED, *JobStatus.running()]),
+        stale_after=heartbeat_stale_after(), stale=stale,
         max_attempts=MAX_ATTEMPTS, queued=JobStatus.QUEUED, failed=JobStatus.FAILED,
         lost_error="The worker was lost {attempts} times; nothing more was written. Start the job again.",
         enqueue=lambda pk, status, kind: _enqueue(_TASK_FOR[(kind, status)], pk), extra_fields=("kind",),

@@ -3,9 +3,9 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backend.api.progress import JobProgressMixin
 from campaigns.api.scoping import PK_MAX, ScopedPrimaryKeyRelatedField
 from campaigns.choices import LineItemFormat, Phase
 from campaigns.models import Advertiser
@@ -129,16 +129,9 @@ class ImportRowErrorSerializer(serializers.Serializer):
                                    help_text="Column → problems.")
 
 
-class ImportProgressSerializer(serializers.Serializer):
-    done = serializers.IntegerField()
-    total = serializers.IntegerField()
-    percent = serializers.IntegerField()
-
-
-class PerformanceImportSerializer(serializers.ModelSerializer):
+class PerformanceImportSerializer(JobProgressMixin, serializers.ModelSerializer):
     """An upload's job: poll it until status is succeeded or failed."""
 
-    progress = serializers.SerializerMethodField()
     counts = ImportCountsSerializer(read_only=True)
     errors = ImportRowErrorSerializer(many=True, read_only=True,
                                       help_text="The first failing rows (error_count counts them all).")
@@ -151,11 +144,6 @@ class PerformanceImportSerializer(serializers.ModelSerializer):
             "created_at", "started_at", "heartbeat_at", "finished_at",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(ImportProgressSerializer)
-    def get_progress(self, job) -> dict:
-        return ImportProgressSerializer({"done": job.progress_done, "total": job.progress_total,
-                                         "percent": job.percent}).data
 
 
 class PacingSerializer(serializers.Serializer):

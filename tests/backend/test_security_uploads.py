@@ -117,13 +117,12 @@ def test_a_malformed_content_length_is_refused(api):
 
 def test_the_limits_line_up_with_the_apps_own_caps(settings):
     from creatives.api.uploads import single_upload_limit
-    from reporting import uploads as reporting_uploads
 
     assert limit_for("/api/v1/creatives/creatives/") == single_upload_limit()
     assert limit_for("/api/v1/creatives/batches/") == settings.CREATIVES_MAX_UPLOAD_BYTES
     assert limit_for("/admin/creatives/uploadbatch/add/") == settings.CREATIVES_MAX_UPLOAD_BYTES
     # The import limit is the file's, plus room for the multipart framing around it.
-    framing = limit_for("/api/v1/reporting/imports/") - reporting_uploads.MAX_UPLOAD_BYTES
+    framing = limit_for("/api/v1/reporting/imports/") - settings.REPORTING_UPLOAD_MAX_BYTES
     assert 0 < framing <= 1024 * 1024
     assert limit_for("/api/v1/bidding/bids/") == settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from reporting.models import DailyPerformance, PerformanceImport
 from reporting.services import ImportRefused, performance_upsert
-from reporting.uploads import UploadRefused, read_upload
+from reporting.uploads import UploadRefused, read_upload_file
 from tests.campaigns.factories import AdvertiserFactory, LineItemFactory
 from tests.reporting.factories import as_of
 from tests.reporting.helpers import csv_file, lying_xlsx, xlsx_bytes, xlsx_file, zip_bomb
@@ -180,20 +180,24 @@ def test_one_bad_row_refuses_the_whole_import(line_item):
 # --- files ---------------------------------------------------------------------------------
 
 
+def read_file(upload):
+    return read_upload_file(upload, upload.name)
+
+
 def test_a_csv_file_is_read_with_its_spreadsheet_row_numbers(line_item):
-    parsed = read_upload(csv_file([[as_of(line_item.campaign.advertiser), line_item.pk, 1, 0, 0, "1", "0", 0, 0, 0, 0]]))
+    parsed = read_file(csv_file([[as_of(line_item.campaign.advertiser), line_item.pk, 1, 0, 0, "1", "0", 0, 0, 0, 0]]))
     assert parsed.row_numbers == [2]
     assert parsed.rows[0]["line_item_id"] == str(line_item.pk)
 
 
 def test_headers_match_case_insensitively_with_amazon_aliases(line_item):
     header = ["Date", "Line Item ID", "Impressions", "Click-throughs", "Total cost", "Purchases"]
-    parsed = read_upload(csv_file([["2024-05-01", line_item.pk, 10, 1, "2.50", 0]], header=header))
+    parsed = read_file(csv_file([["2024-05-01", line_item.pk, 10, 1, "2.50", 0]], header=header))
     assert set(parsed.rows[0]) == {"date", "line_item_id", "impressions", "clicks", "spend", "conversions"}
 
 
 def test_semicolon_separated_csv_is_read(line_item):
-    parsed = read_upload(csv_file([["2024-05-01", line_item.pk, 10, 1, 0, "2,5", 0, 0, 0, 0, 0]], delimiter=";"))
+    parsed = read_file(csv_file([["2024-05-01", line_item.pk, 10, 1, 0, "2,5", 0, 0, 0, 0, 0]], delimiter=";"))
     assert parsed.rows[0]["spend"] == "2,5"  # read as text, then refused as an amount by the service
 
 
@@ -269,7 +273,7 @@ def test_it_refuses_too_many_rows(settings, line_item):
     settings.REPORTING_UPLOAD_MAX_ROWS = 3
     rows = [["2024-01-0%d" % n, line_item.pk, 1, 0, 0, "1", 0, 0, 0, 0, 0] for n in range(1, 6)]
     with pytest.raises(UploadRefused, match="More than 3 rows"):
-        read_upload(csv_file(rows))
+        read_file(csv_file(rows))
 
 
 @pytest.mark.parametrize("header,message", [
@@ -279,12 +283,12 @@ def test_it_refuses_too_many_rows(settings, line_item):
 ])
 def test_it_refuses_headers_it_does_not_understand(header, message):
     with pytest.raises(UploadRefused, match=message.replace("(", r"\(").replace(")", r"\)")):
-        read_upload(csv_file([["x"] * len(header)], header=header))
+        read_file(csv_file([["x"] * len(header)], header=header))
 
 
 def test_an_empty_file_is_refused():
     with pytest.raises(UploadRefused, match="empty"):
-        read_upload(SimpleUploadedFile("empty.csv", b"\n\n"))
+        read_file(SimpleUploadedFile("empty.csv", b"\n\n"))
 
 
 # --- the endpoint --------------------------------------------------------------------------

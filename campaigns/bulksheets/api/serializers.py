@@ -1,7 +1,7 @@
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backend.api.progress import JobProgressMixin
 from campaigns.api.scoping import ScopedPrimaryKeyRelatedField
 from campaigns.bulksheets.choices import ApplyMode, ImportMode, JobKind
 from campaigns.bulksheets.metrics import MetricsRange
@@ -42,12 +42,6 @@ class BulkSheetConfirmSerializer(serializers.Serializer):
                                    help_text="all: nothing is written if any row has an error; valid_only: the valid rows.")
 
 
-class ProgressSerializer(serializers.Serializer):
-    done = serializers.IntegerField()
-    total = serializers.IntegerField()
-    percent = serializers.IntegerField()
-
-
 class UnsetAsNullChoiceField(serializers.ChoiceField):
     """A choice the job sets along the way (resolved mode after the dry run, apply mode on
     confirmation): stored as "" until then, answered as null, so the value is always one of the
@@ -57,8 +51,7 @@ class UnsetAsNullChoiceField(serializers.ChoiceField):
         return None if value in ("", None) else super().to_representation(value)
 
 
-class BulkSheetJobSerializer(serializers.ModelSerializer):
-    progress = serializers.SerializerMethodField()
+class BulkSheetJobSerializer(JobProgressMixin, serializers.ModelSerializer):
     file_url = serializers.SerializerMethodField()
     error_file_url = serializers.SerializerMethodField()
     resolved_mode = UnsetAsNullChoiceField(
@@ -78,10 +71,6 @@ class BulkSheetJobSerializer(serializers.ModelSerializer):
             "confirmed_by", "created_at", "started_at", "heartbeat_at", "confirmed_at", "finished_at",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(ProgressSerializer)
-    def get_progress(self, job) -> dict:
-        return ProgressSerializer({"done": job.progress_done, "total": job.progress_total, "percent": job.percent}).data
 
     def _url(self, job, name: str) -> str | None:
         request = self.context.get("request")

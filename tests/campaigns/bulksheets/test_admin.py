@@ -1,9 +1,11 @@
 """The console: upload, watch the progress, read the dry run, confirm, download; scoped."""
 
 import io
+from datetime import date
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+import pytest
 from openpyxl import load_workbook
 
 from campaigns.bulksheets.models import BulkSheetJob
@@ -89,3 +91,38 @@ def test_a_viewer_may_export_but_not_import(client, viewer, advertiser, django_c
     assert "Download the export" in page and '<progress value="100"' in page
     download = console.get(reverse("admin:campaigns_bulksheetjob_file", args=[job.pk, "download"]))
     assert load_workbook(io.BytesIO(b"".join(download.streaming_content))).sheetnames[1] == "Sponsored Products Campaigns"
+
+
+def _add(client, advertiser, kind: str, start="", end="", **extra):
+    return client.post(reverse("admin:campaigns_bulksheetjob_add"), {
+        "advertiser": advertiser.pk, "kind": kind, "mode": "auto", "metrics_start": start, "metrics_end": end, **extra,
+    })
+
+
+@pytest.mark.parametrize(("kind", "start", "end", "field", "message"), [
+    ("import", "2024-05-01", "2024-05-31", "metrics_start", "Only an export has performance columns."),
+    ("import", "", "2024-05-31", "metrics_start", "Only an export has performance columns."),
+    ("export", "2024-05-01", "", "metrics_end",
+     "Give both the first and the last day of the performance columns, or neither."),
+    ("export", "", "2024-05-31", "metrics_start",
+     "Give both the first and the last day of the performance columns, or neither."),
+    ("export", "2024-05-31", "2024-05-01", "metrics_end",
+     "The last day of the performance columns cannot be before the first."),
+])
+def test_the_performance_range_is_refused_on_imports_and_when_half_given_or_reversed(
+        client, trader, advertiser, kind, start, end, field, message):
+    extra = {"upload": SimpleUploadedFile("sheet.xlsx", CREATE.read_bytes())} if kind == "import" else {}
+    response = _add(_login(client, trader), advertiser, kind, start, end, **extra)
+
+    assert response.status_code == 200 and message in response.content.decode()
+    assert response.context["adminform"].form.errors[field] == [message]
+    assert not BulkSheetJob.objects.exists()
+
+
+def test_an_export_stores_its_performance_range(client, viewer, advertiser, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():  # queued; the export itself is not run here
+        response = _add(_login(client, viewer), advertiser, "export", "2024-05-01", "2024-05-31")
+
+    assert response.status_code == 302
+    job = BulkSheetJob.objects.get()
+    assert (job.kind, job.metrics_start, job.metrics_end) == ("export", date(2024, 5, 1), date(2024, 5, 31))
