@@ -18,7 +18,7 @@ from campaigns.admin_console.access import TenantAdmin, has_role
 from campaigns.admin_console.filters import advertiser_filter
 from campaigns.bulksheets.api.views import file_response
 from campaigns.bulksheets.choices import ApplyMode, JobKind, JobStatus
-from campaigns.bulksheets.metrics import MetricsRange
+from campaigns.bulksheets.metrics import range_problem
 from campaigns.bulksheets.models import BulkSheetJob
 from campaigns.bulksheets.safety import SheetRefused, check_name_and_size
 from campaigns.bulksheets.services import (
@@ -48,13 +48,8 @@ class BulkSheetJobForm(forms.ModelForm):
         data = super().clean()
         upload, kind, advertiser = data.get("upload"), data.get("kind"), data.get("advertiser")
         start, end = data.get("metrics_start"), data.get("metrics_end")
-        if kind == JobKind.IMPORT and (start or end):
-            self.add_error("metrics_start", "Only an export has performance columns.")
-        else:
-            try:
-                MetricsRange.of(start, end)
-            except ValueError as exc:
-                self.add_error("metrics_end" if start else "metrics_start", str(exc))
+        if problem := range_problem(kind, start, end):
+            self.add_error(*problem)
         if kind == JobKind.IMPORT:
             if not upload:
                 self.add_error("upload", "An import needs the sheet.")

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from campaigns.bulksheets.choices import JobKind
 from campaigns.bulksheets.columns import DOWNLOAD_HEADERS, FIELDS
 
 METRIC_HEADERS = tuple(DOWNLOAD_HEADERS[len(FIELDS):])
@@ -53,6 +54,18 @@ class MetricsRange:
         if (end - start).days >= MAX_RANGE_DAYS:
             raise ValueError(f"The performance columns cover at most {MAX_RANGE_DAYS} days.")
         return cls(start, end)
+
+
+def range_problem(kind: str, start: date | None, end: date | None) -> tuple[str, str] | None:
+    """(field, message) when a job of `kind` cannot have these performance days, else None: the
+    console form and the API ask this, so both refuse alike."""
+    if kind == JobKind.IMPORT and (start or end):
+        return "metrics_start", "Only an export has performance columns."
+    try:
+        MetricsRange.of(start, end)
+    except ValueError as exc:
+        return ("metrics_end" if start else "metrics_start"), str(exc)
+    return None
 
 
 def register_metrics_source(source: MetricsSource) -> MetricsSource:

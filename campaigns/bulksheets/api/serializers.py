@@ -4,7 +4,7 @@ from rest_framework import serializers
 from backend.api.progress import JobProgressMixin
 from campaigns.api.scoping import ScopedPrimaryKeyRelatedField
 from campaigns.bulksheets.choices import ApplyMode, ImportMode, JobKind
-from campaigns.bulksheets.metrics import MetricsRange
+from campaigns.bulksheets.metrics import range_problem
 from campaigns.bulksheets.models import BulkSheetJob
 from campaigns.models import Advertiser
 
@@ -27,13 +27,9 @@ class BulkSheetCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError({"file": ["An import needs the .xlsx file."]})
         if attrs["kind"] == JobKind.EXPORT and attrs.get("file"):
             raise serializers.ValidationError({"file": ["An export takes no file."]})
-        start, end = attrs.get("metrics_start"), attrs.get("metrics_end")
-        if attrs["kind"] == JobKind.IMPORT and (start or end):
-            raise serializers.ValidationError({"metrics_start": ["Only an export has performance columns."]})
-        try:
-            MetricsRange.of(start, end)
-        except ValueError as exc:
-            raise serializers.ValidationError({"metrics_end" if start else "metrics_start": [str(exc)]}) from None
+        if problem := range_problem(attrs["kind"], attrs.get("metrics_start"), attrs.get("metrics_end")):
+            field, message = problem
+            raise serializers.ValidationError({field: [message]})
         return attrs
 
 
