@@ -16,7 +16,8 @@ What is measured, in one process, on the bench PostgreSQL database (bench/_commo
   the Sponsored Products tab with python-calamine into rows, validating every row and diffing it
   against the stored tree (the dry run a job runs: all 100,000 rows come back unchanged).
   Baseline: python-calamine opening the same bytes and iterating every row of that tab.
-  Goal: ratio <= 3.
+  Goal: ratio <= 3. The same import with Python's cyclic garbage collector left running (the
+  pause of backend/gc_pause.py replaced by a no-op) is timed too: what the pause saves.
 * memory: each in a fresh subprocess, peak RSS above the RSS just before the work (the kernel's
   high-water mark, VmHWM, reset just before the work): export at --small-rows, --rows and
   --large-rows (it must not grow with the row count: each of its database streams holds at most
@@ -31,6 +32,7 @@ Give it a database of its own with BENCH_DATABASE_URL (default adops_bench, see 
 """
 
 import argparse
+import contextlib
 import gc
 import io
 import json
@@ -200,6 +202,19 @@ def _reset_peak() -> None:
         clear.write("5")
 
 
+@contextlib.contextmanager
+def cyclic_gc_left_running():
+    """The import as it would run without backend.gc_pause: its two users get a no-op instead."""
+    from campaigns.bulksheets import reader, services
+
+    paused = (reader.cyclic_gc_paused, services.cyclic_gc_paused)
+    reader.cyclic_gc_paused = services.cyclic_gc_paused = contextlib.nullcontext
+    try:
+        yield
+    finally:
+        reader.cyclic_gc_paused, services.cyclic_gc_paused = paused
+
+
 def child(what: str, rows: int) -> None:
     """One measurement in a fresh process: prints {"peak_mib": …, "seconds": …}."""
     setup_django()
@@ -260,7 +275,8 @@ def main() -> int:
     data = export_bytes(advertiser)
     print(f"file: {len(data) / 2**20:.1f} MiB, {args.rows:,}-row dataset, performance columns over {METRICS_DAYS} days")
 
-    timings = {"export": [], "bare_export": [], "import": [], "bare_import": [], "export_no_metrics": []}
+    timings = {"export": [], "bare_export": [], "import": [], "bare_import": [], "export_no_metrics": [],
+               "import_gc_running": []}
     plan = None
     for i in range(args.repeat + 1):  # run 0 is the warm-up
         cells = sheet_cells(data)
@@ -285,6 +301,12 @@ def main() -> int:
         clock = time.perf_counter()
         plan = our_import(advertiser, data)
         timings["import"].append(time.perf_counter() - clock)
+        del plan
+        gc.collect()
+        with cyclic_gc_left_running():
+            clock = time.perf_counter()
+            plan = our_import(advertiser, data)
+            timings["import_gc_running"].append(time.perf_counter() - clock)
         print(f"  {'warm-up' if not i else f'run {i}':8s} export {timings['export'][-1]:6.2f} s  bare openpyxl "
               f"{timings['bare_export'][-1]:6.2f} s   import {timings['import'][-1]:6.2f} s  bare calamine "
               f"{timings['bare_import'][-1]:6.2f} s", flush=True)
@@ -310,6 +332,9 @@ def main() -> int:
           f"(ratio {best['export_no_metrics'] / best['bare_export']:.2f})")
     print(f"import, parse + validate + diff (best of {args.repeat}): {best['import']:.2f} s; bare python-calamine "
           f"read {best['bare_import']:.2f} s; ratio {import_ratio:.2f} (goal <= 3)")
+    print(f"  the same import with the cyclic GC left running (no backend/gc_pause.py): {best['import_gc_running']:.2f} s "
+          f"(ratio {best['import_gc_running'] / best['bare_import']:.2f}; the pause saves "
+          f"{1 - best['import'] / best['import_gc_running']:.0%})")
     for name, figures in memory.items():
         print(f"peak memory above start, {name:34s} {figures['peak_mib']:7.1f} MiB  ({figures['seconds']:.2f} s)")
     print("load average (1/5/15 min): %.2f %.2f %.2f on %d CPUs" % (*os.getloadavg(), os.cpu_count()))
