@@ -309,10 +309,13 @@ def random_day_figures(rng) -> dict:
 
 
 def vacuum_analyze(*tables: str) -> None:
-    """Fresh statistics (and no dead rows) for tables a benchmark just loaded or churned: this
-    machine's PostgreSQL runs without autovacuum, and with stale statistics the planner guesses."""
+    """Fresh statistics (and no dead rows) for tables a benchmark just loaded or churned, or with no
+    table named, fresh statistics for the whole database: this machine's PostgreSQL runs without
+    autovacuum, and with stale statistics (another benchmark's dataset, say) the planner guesses."""
     from django.db import connection
 
     with connection.cursor() as cursor:  # Django runs in autocommit: VACUUM is allowed here
         for table in tables:
             cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(table)}")
+        if not tables:
+            cursor.execute("ANALYZE")

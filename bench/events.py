@@ -336,16 +336,13 @@ def vacuum() -> None:
     off, so without it every phase would inherit the previous ones' dead rows and index entries
     (hundreds of thousands after a few drains) and stale planner statistics, which production's
     autovacuum never lets pile up. Each phase, bare or not, starts from the same clean state."""
-    from django.db import connection
-
     from campaigns.models import ChangeRecord, Event, RuleMatch
 
     vacuum_analyze(*(model._meta.db_table for model in (Event, RuleMatch, ChangeRecord)))
-    with connection.cursor() as cursor:
-        # And fresh statistics everywhere: the bench database may hold other benchmarks' bulk-loaded
-        # trees (bench/bulksheets.py adds 300,000 keywords), never analyzed without autovacuum, and
-        # with row estimates from an empty table the planner scans all keywords for one campaign's.
-        cursor.execute("ANALYZE")
+    # And fresh statistics everywhere: the bench database may hold other benchmarks' bulk-loaded
+    # trees (bench/bulksheets.py adds 300,000 keywords), never analyzed without autovacuum, and
+    # with row estimates from an empty table the planner scans all keywords for one campaign's.
+    vacuum_analyze()
 
 
 def _requeue(events) -> None:
